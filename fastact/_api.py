@@ -1,0 +1,189 @@
+"""The native path: public functions that run the C kernels.
+
+Each function first offers its arguments to a ``*_fast`` entry of the
+extension, which handles the common case (an exact float32/float64 ndarray,
+C-contiguous, ``axis`` an int or None, ``out`` None or a matching array) in a
+few hundred nanoseconds and returns None otherwise.  The general path then
+validates everything (``_checks``, shared with the NumPy twin so both raise
+alike), converts (array-likes, other dtypes and layouts, non-adjacent axes)
+and runs the same kernels through ``*_raw``.  Only longdouble input goes to
+the NumPy twin.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from . import _checks as ck
+from . import _docs
+from . import _native as nat
+from . import numpy_impl as twin
+
+AxisLike = Union[int, tuple[int, ...], None]
+
+_ndarray = np.ndarray
+_NATIVE = (ck.F32, ck.F64)
+
+
+def _deliver(dst: np.ndarray, out: Optional[np.ndarray], result: np.dtype) -> np.ndarray:
+    """Return ``dst`` as the result: copied into ``out`` when that is another
+    array, cast to ``result`` when computed in another dtype."""
+    if out is not None:
+        if dst is not out:
+            np.copyto(out, dst, casting="unsafe")
+        return out
+    if dst.dtype != result:
+        return dst.astype(result, order="C")
+    return dst if dst.flags.c_contiguous else np.asarray(dst, order="C")
+
+
+def _shape_preserving(op: int, x: Any, axis: AxisLike, out: Optional[np.ndarray]) -> np.ndarray:
+    """General path of softmax (op 0) and log_softmax (op 1)."""
+    arr, work, result = ck.as_float(x)
+    axes = ck.normalize_axes(axis, arr.ndim)
+    ck.check_out(out, arr.shape, result)
+    if work not in _NATIVE:
+        fn = twin.softmax if op == nat.SOFTMAX else twin.log_softmax
+        return fn(arr, axis, out=out)
+    xw = np.asarray(arr, dtype=work, order="C")
+    perm, outer, n, inner = ck.plan(xw.shape, axes)
+    if perm is not None:
+        xw = np.ascontiguousarray(xw.transpose(perm))
+    if (
+        out is not None
+        and perm is None
+        and out.dtype == work
+        and out.flags.c_contiguous
+        and out.flags.aligned
+        and out.dtype.isnative
+        and not ck.overlaps_partially(xw, out)
+    ):
+        dst = out
+    else:
+        dst = np.empty(xw.shape, work)
+    nat.reduce_raw(op, xw, dst, outer, n, inner)
+    if perm is not None:
+        dst = dst.transpose(np.argsort(perm))
+    return _deliver(dst, out, result)
+
+
+def softmax(x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+    if type(x) is _ndarray:
+        y = nat.reduce_fast(0, x, axis, out)
+        if y is not None:
+            return y
+    return _shape_preserving(nat.SOFTMAX, x, axis, out)
+
+
+def log_softmax(x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+    if type(x) is _ndarray:
+        y = nat.reduce_fast(1, x, axis, out)
+        if y is not None:
+            return y
+    return _shape_preserving(nat.LOG_SOFTMAX, x, axis, out)
+
+
+def logsumexp(
+    x: Any, axis: AxisLike = -1, *, keepdims: bool = False, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    if type(x) is _ndarray:
+        y = nat.logsumexp_fast(x, axis, keepdims, out)
+        if y is not None:
+            return y
+    arr, work, result = ck.as_float(x)
+    axes = ck.normalize_axes(axis, arr.ndim)
+    rshape = ck.reduced_shape(arr.shape, axes, bool(keepdims))
+    ck.check_out(out, rshape, result)
+    if work not in _NATIVE:
+        return twin.logsumexp(arr, axis, keepdims=keepdims, out=out)
+    xw = np.asarray(arr, dtype=work, order="C")
+    perm, outer, n, inner = ck.plan(xw.shape, axes)
+    if perm is not None:
+        xw = np.ascontiguousarray(xw.transpose(perm))
+    # The kernel writes the groups in the order of the kept axes: exactly the
+    # C order of the result, whatever perm was.
+    if (
+        out is not None
+        and out.dtype == work
+        and out.flags.c_contiguous
+        and out.flags.aligned
+        and out.dtype.isnative
+        and not np.may_share_memory(out, xw)
+    ):
+        dst = out
+    else:
+        dst = np.empty(rshape, work)
+    nat.reduce_raw(nat.LOGSUMEXP, xw, dst, outer, n, inner)
+    res = _deliver(dst, out, result)
+    if out is None and res.ndim == 0:
+        return res[()]
+    return res
+
+
+def relu(x: Any, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+    if type(x) is _ndarray:
+        y = nat.relu_fast(x, out)
+        if y is not None:
+            return y
+    arr, work, result = ck.as_float(x)
+    ck.check_out(out, arr.shape, result)
+    if work not in _NATIVE:
+        return twin.relu(arr, out=out)
+    xw = np.asarray(arr, dtype=work, order="C")
+    if (
+        out is not None
+        and out.dtype == work
+        and out.flags.c_contiguous
+        and out.flags.aligned
+        and out.dtype.isnative
+        and not ck.overlaps_partially(xw, out)
+    ):
+        dst = out
+    else:
+        dst = np.empty(xw.shape, work)
+    nat.relu_raw(xw, dst)
+    return _deliver(dst, out, result)
+
+
+def cross_entropy(
+    logits: Any,
+    target: Any,
+    *,
+    axis: int = -1,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Union[np.ndarray, np.floating]:
+    a = ck.ce_prepare(logits, target, axis, weight, ignore_index, reduction, label_smoothing)
+    if a.work not in _NATIVE:
+        return twin.cross_entropy(
+            logits, target, axis=axis, weight=weight, ignore_index=ignore_index,
+            reduction=reduction, label_smoothing=label_smoothing,
+        )
+    xw = np.ascontiguousarray(a.x, dtype=a.work)
+    shape = xw.shape
+    outer = ck._prod(shape[: a.axis])
+    inner = ck._prod(shape[a.axis + 1 :])
+    loss = np.empty(a.sample_shape, a.work) if a.reduction == "none" else None
+    if a.index_target:
+        labels = np.ascontiguousarray(a.target)
+        total, denom = nat.ce_index_raw(
+            xw, labels, a.weight, outer, a.C, inner, a.ignore_index, a.eps, loss, a.sample_shape
+        )
+    else:
+        p = np.ascontiguousarray(a.target, dtype=a.work)
+        total = nat.ce_prob_raw(xw, p, a.weight, outer, a.C, inner, a.eps, loss)
+        denom = outer * inner
+    if loss is not None:
+        return loss if loss.dtype == a.result else loss.astype(a.result)
+    return ck.finish_loss(total, denom, a.reduction, a.result)
+
+
+softmax.__doc__ = _docs.SOFTMAX
+log_softmax.__doc__ = _docs.LOG_SOFTMAX
+logsumexp.__doc__ = _docs.LOGSUMEXP
+relu.__doc__ = _docs.RELU
+cross_entropy.__doc__ = _docs.CROSS_ENTROPY

@@ -1,0 +1,243 @@
+"""Argument validation and normalisation shared by the native path (``_api``)
+and the NumPy twin (``numpy_impl``), so that both raise the same exceptions
+with the same messages, always before any output is written."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, NamedTuple, Optional
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
+
+F16 = np.dtype(np.float16)
+F32 = np.dtype(np.float32)
+F64 = np.dtype(np.float64)
+LONGDOUBLE = np.dtype(np.longdouble)
+I64 = np.dtype(np.int64)
+_INT64_MAX = np.iinfo(np.int64).max
+_INT64_MIN = np.iinfo(np.int64).min
+
+REDUCTIONS = ("none", "sum", "mean")
+
+
+def as_float(x: Any, name: str = "x") -> tuple[np.ndarray, np.dtype, np.dtype]:
+    """Return ``(arr, work, result)``: ``x`` as an ndarray (not copied when it
+    already is one), the dtype to compute in and the dtype of the result.
+
+    float32/float64/longdouble compute and return in their own precision;
+    float16 computes in float32 and returns float16; bool and integers
+    compute and return float64.  Anything else raises TypeError."""
+    arr = x if isinstance(x, np.ndarray) else np.asarray(x)
+    dt = arr.dtype
+    kind = dt.kind
+    if kind == "f":
+        native = np.dtype(dt.type)
+        if native == F16:
+            return arr, F32, F16
+        return arr, native, native
+    if kind in "biu":
+        return arr, F64, F64
+    raise TypeError(
+        f"{name} must be an array of real floating, integer or bool values; got dtype {dt}"
+    )
+
+
+def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """Sorted, non-negative axes for ``axis`` = int, tuple of ints or None
+    (all axes).  AxisError when out of range, ValueError when repeated,
+    TypeError when not integers."""
+    if axis is None:
+        return tuple(range(ndim))
+    if type(axis) is tuple:
+        axes = tuple(normalize_axis_index(operator.index(a), ndim) for a in axis)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"repeated axis in axis={axis!r}")
+        return tuple(sorted(axes))
+    try:
+        ax = operator.index(axis)
+    except TypeError:
+        raise TypeError(
+            f"axis must be an int, a tuple of ints or None; got {type(axis).__name__}"
+        ) from None
+    return (normalize_axis_index(ax, ndim),)
+
+
+def reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> tuple[int, ...]:
+    """Shape of a reduction of ``shape`` over ``axes``."""
+    if keepdims:
+        return tuple(1 if i in axes else s for i, s in enumerate(shape))
+    return tuple(s for i, s in enumerate(shape) if i not in axes)
+
+
+def check_out(out: Any, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    """``out`` must be None or a writeable ndarray of exactly ``shape`` and
+    ``dtype``: TypeError for a non-array or another dtype, ValueError for
+    another shape or a read-only array."""
+    if out is None:
+        return
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray or None; got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"out has dtype {out.dtype}; the result has dtype {dtype}")
+    if out.shape != shape:
+        raise ValueError(f"out has shape {out.shape}; the result has shape {shape}")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+
+
+def plan(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[Optional[tuple[int, ...]], int, int, int]:
+    """How a C-contiguous array of ``shape`` is seen by the kernels when
+    reducing over ``axes``: ``(perm, outer, n, inner)``.  ``perm`` is None when
+    the axes are adjacent (the array is viewed as (outer, n, inner) in place);
+    otherwise the array must first be transposed to ``perm`` (kept axes, then
+    reduced axes) and made contiguous, and inner is 1."""
+    prod = _prod
+    if not axes:
+        return None, prod(shape), 1, 1
+    a, b = axes[0], axes[-1]
+    if b - a + 1 == len(axes):
+        return None, prod(shape[:a]), prod(shape[a : b + 1]), prod(shape[b + 1 :])
+    kept = tuple(i for i in range(len(shape)) if i not in axes)
+    return (
+        kept + axes,
+        prod(shape[i] for i in kept),
+        prod(shape[i] for i in axes),
+        1,
+    )
+
+
+def _prod(values) -> int:
+    p = 1
+    for v in values:
+        p *= v
+    return p
+
+
+def overlaps_partially(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when ``a`` and ``b`` may share memory without being the very same
+    view of it (same data pointer, shape and strides)."""
+    if not np.may_share_memory(a, b):
+        return False
+    return not (
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+        and a.shape == b.shape
+        and a.strides == b.strides
+    )
+
+
+class CEArgs(NamedTuple):
+    """Validated cross_entropy arguments."""
+
+    x: np.ndarray  # logits, any layout, dtype not yet converted
+    work: np.dtype
+    result: np.dtype
+    axis: int
+    C: int
+    sample_shape: tuple[int, ...]
+    index_target: bool
+    target: np.ndarray  # int64 labels (index) or probabilities (unconverted)
+    weight: Optional[np.ndarray]  # float64 1-D of length C, or None
+    ignore_index: int
+    reduction: str
+    eps: float
+
+
+def ce_prepare(logits, target, axis, weight, ignore_index, reduction, label_smoothing) -> CEArgs:
+    """Validate every cross_entropy argument (see ``fastact.cross_entropy``)."""
+    x, work, result = as_float(logits, "logits")
+    if x.ndim == 0:
+        raise ValueError("logits must have at least one dimension (the class axis)")
+    if type(axis) is tuple or axis is None:
+        raise TypeError("cross_entropy: axis must be a single int (the class axis)")
+    try:
+        ax = normalize_axis_index(operator.index(axis), x.ndim)
+    except TypeError:
+        raise TypeError(f"axis must be an int; got {type(axis).__name__}") from None
+    C = x.shape[ax]
+    if C == 0:
+        raise ValueError("cross_entropy needs at least one class (logits.shape[axis] == 0)")
+    sample_shape = x.shape[:ax] + x.shape[ax + 1 :]
+
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
+    try:
+        eps = float(label_smoothing)
+    except (TypeError, ValueError):
+        raise ValueError(f"label_smoothing must be a real number in [0, 1]; got {label_smoothing!r}") from None
+    if not 0.0 <= eps <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1]; got {label_smoothing!r}")
+    try:
+        ignore = operator.index(ignore_index)
+    except TypeError:
+        raise TypeError(f"ignore_index must be an int; got {type(ignore_index).__name__}") from None
+    if not _INT64_MIN <= ignore <= _INT64_MAX:
+        raise ValueError(f"ignore_index must fit in int64; got {ignore}")
+
+    w = None
+    if weight is not None:
+        wa = weight if isinstance(weight, np.ndarray) else np.asarray(weight)
+        if wa.dtype.kind not in "biuf":
+            raise TypeError(f"weight must hold real numbers; got dtype {wa.dtype}")
+        if wa.shape != (C,):
+            raise ValueError(f"weight must have shape ({C},) (one per class); got {wa.shape}")
+        w = wa.astype(F64)
+
+    t = target if isinstance(target, np.ndarray) else np.asarray(target)
+    tk = t.dtype.kind
+    if tk in "iu":
+        if t.shape != sample_shape:
+            raise ValueError(
+                f"class-index target must have shape {sample_shape} (logits shape without "
+                f"axis {ax}); got {t.shape}"
+            )
+        if t.dtype == np.uint64 and t.size and t.max() > _INT64_MAX:
+            check_labels(t, C, ignore)  # raises: values above int64 cannot be labels
+        if t.dtype != I64:
+            t = t.astype(I64)
+        index = True
+    elif tk == "f":
+        if t.shape != x.shape:
+            hint = (
+                "; to pass class indices, use an integer dtype"
+                if t.shape == sample_shape
+                else ""
+            )
+            raise ValueError(
+                f"probability target must have the logits' shape {x.shape}; got {t.shape}{hint}"
+            )
+        index = False
+    else:
+        raise TypeError(
+            "target must be integer class indices or floating class probabilities; "
+            f"got dtype {t.dtype}"
+        )
+    return CEArgs(x, work, result, ax, C, sample_shape, index, t, w, ignore, reduction, eps)
+
+
+def check_labels(labels: np.ndarray, C: int, ignore_index: int) -> None:
+    """IndexError naming the first (C order) label outside [0, C) that is not
+    ``ignore_index``."""
+    flat = labels.reshape(-1)
+    bad = (flat >= C) if flat.dtype.kind == "u" else ((flat < 0) | (flat >= C))
+    if ignore_index >= 0 or flat.dtype.kind != "u":
+        bad &= flat != ignore_index
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise bad_label_error(int(flat[i]), i, labels.shape, C, ignore_index)
+
+
+def bad_label_error(label: int, flat_pos: int, shape: tuple[int, ...], C: int, ignore_index: int) -> IndexError:
+    pos = tuple(int(p) for p in np.unravel_index(flat_pos, shape)) if shape else ()
+    return IndexError(
+        f"target label {label} at position {pos} is out of range [0, {C}) "
+        f"and is not ignore_index ({ignore_index})"
+    )
+
+
+def finish_loss(value: float, denominator: float, reduction: str, result: np.dtype):
+    """``sum``/``mean`` scalar of dtype ``result`` (0/0 gives NaN, as PyTorch)."""
+    if reduction == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return result.type(np.float64(value) / np.float64(denominator))
+    return result.type(value)

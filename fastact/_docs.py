@@ -1,0 +1,165 @@
+"""Docstrings shared by the native path (``fastact._api``) and the NumPy twin
+(``fastact.numpy_impl``): one text per op, so both document the same
+semantics."""
+
+_DTYPES = """
+    Dtypes: float32 and float64 compute and return in their own precision;
+    float16 computes in float32 and returns float16; bool and integer inputs
+    are promoted to float64; longdouble is computed by the NumPy twin in
+    longdouble.  Complex, object, string and other dtypes raise TypeError.
+    Any array-like, memory layout or byte order is accepted."""
+
+_OUT = """
+    out : ndarray, optional
+        Where to write the result: a writeable ndarray of exactly the result's
+        shape (ValueError otherwise) and dtype (TypeError otherwise), in any
+        layout.  It may be ``x`` itself (in place) or overlap ``x``
+        partially; the result is still exact.  Nothing is written to it when
+        an exception is raised."""
+
+_AXIS = """
+    axis : int, tuple of ints or None, default -1
+        The axes of each group ("row").  None means all axes (the shape is
+        kept).  Negative values count from the end.  Out of range:
+        ``numpy.exceptions.AxisError`` (a ValueError and an IndexError);
+        repeated: ValueError; not integers: TypeError.  ``axis=()`` makes
+        every element its own group."""
+
+SOFTMAX = f"""Softmax along ``axis``: ``exp(x - m) / sum(exp(x - m))`` per group,
+    with ``m`` the group's maximum (so no overflow).
+
+    Parameters
+    ----------
+    x : array_like
+    {_AXIS.strip()}
+    {_OUT.strip()}
+
+    Returns
+    -------
+    ndarray of x's shape (``out`` if given; a 0-d input gives a 0-d array).
+
+    Special values, per group: any NaN makes the whole group NaN; a +inf
+    (with no NaN) makes it NaN too; a group that is all -inf is NaN; a -inf
+    in a group with a finite maximum gives 0.  An empty group gives an empty
+    result.
+
+    Accuracy: native float32 within 2 ULP of the exact softmax of the input
+    (computed in float64), float64 within 4 ULP (``x - m`` is formed exactly
+    and the sum is compensated).
+    {_DTYPES.strip()}
+    """
+
+LOG_SOFTMAX = f"""Log-softmax along ``axis``: ``(x - m) - log(sum(exp(x - m)))`` per
+    group, ``m`` the group's maximum.
+
+    Parameters
+    ----------
+    x : array_like
+    {_AXIS.strip()}
+    {_OUT.strip()}
+
+    Returns
+    -------
+    ndarray of x's shape (``out`` if given; a 0-d input gives a 0-d array).
+
+    Special values, per group: NaN anywhere, +inf anywhere, or all -inf give
+    a group of NaN; a -inf in a group with a finite maximum gives -inf.  An
+    empty group gives an empty result.
+
+    Accuracy: native within 2 ULP (float32) / 4 ULP (float64) of each output,
+    also when the group is dominated by one element (``log1p`` of the sum of
+    the other terms).
+    {_DTYPES.strip()}
+    """
+
+LOGSUMEXP = f"""``log(sum(exp(x)))`` over ``axis``, computed as ``m + log(sum(exp(x - m)))``.
+
+    Parameters
+    ----------
+    x : array_like
+    {_AXIS.strip()}
+    keepdims : bool, default False
+        Keep the reduced axes with length 1.
+    {_OUT.strip()}
+
+    Returns
+    -------
+    ndarray of the reduced shape, or a NumPy scalar when that shape is ``()``
+    and ``out`` is None (as NumPy reductions).
+
+    Special values, per group: NaN anywhere gives NaN; +inf (no NaN) gives
+    +inf; all -inf gives -inf; an empty group gives -inf.
+
+    Accuracy: native within 2 ULP (float32) / 4 ULP (float64).
+    {_DTYPES.strip()}
+    """
+
+RELU = f"""Rectified linear unit, elementwise: ``x`` where ``x > 0``, else ``+0.0``.
+
+    This is IEEE 754-2019 ``maximum(x, +0.0)``: NaN stays NaN (same bits),
+    ``relu(-0.0)`` is ``+0.0``, -inf gives +0.0, +inf stays +inf.  The native
+    kernel and the NumPy twin (``np.maximum(x, 0)``) agree bit for bit.
+
+    Parameters
+    ----------
+    x : array_like
+    {_OUT.strip()}
+
+    Returns
+    -------
+    ndarray of x's shape (``out`` if given).
+    {_DTYPES.strip()}
+    """
+
+CROSS_ENTROPY = """Cross-entropy loss between ``logits`` and ``target``, with the
+    semantics of PyTorch's ``torch.nn.functional.cross_entropy`` and the
+    class axis given by ``axis``.
+
+    Parameters
+    ----------
+    logits : array_like, at least 1-D
+        Unnormalised scores; ``C = logits.shape[axis]`` classes (C == 0:
+        ValueError).  ``axis=1`` reads ``(N, C, d1, d2, ...)`` logits as
+        PyTorch and ONNX do.  Dtypes as for ``softmax``.
+    target : array_like
+        Either integer class indices (any signed or unsigned integer dtype) of
+        the logits' shape without ``axis``, each in ``[0, C)`` or equal to
+        ``ignore_index`` (else IndexError naming the first bad label and its
+        position); or floating class probabilities of the logits' shape
+        (converted to the logits' computing dtype, not validated).  Bool and
+        other dtypes: TypeError.  Wrong shape: ValueError.
+    axis : int, default -1
+        The class axis (a tuple or None: TypeError).
+    weight : array_like of shape (C,), optional
+        Per-class weights ``w`` (default all ones).
+    ignore_index : int, default -100
+        Class-index targets equal to it contribute 0 and are left out of the
+        mean's denominator.  Unused with probability targets.
+    reduction : {"none", "sum", "mean"}, default "mean"
+    label_smoothing : float in [0, 1], default 0.0
+
+    Returns
+    -------
+    ``"none"``: ndarray of the logits' shape without ``axis``; ``"sum"`` and
+    ``"mean"``: a NumPy scalar of the logits' result dtype.
+
+    With ``logp = log_softmax(logits, axis)`` and ``eps = label_smoothing``:
+
+    * class indices, sample with label ``t`` (not ignored)::
+
+          loss = (1 - eps) * w[t] * (-logp[t]) + eps / C * sum_c w[c] * (-logp[c])
+
+      ``"mean"`` divides the sum by ``sum(w[t])`` over the samples not ignored.
+    * probabilities ``p``: ``q = (1 - eps) * p + eps / C`` and
+      ``loss = -sum_c w[c] * q[c] * logp[c]``; ``"mean"`` divides by the
+      number of samples.
+
+    An empty batch gives an empty array, a sum of 0 and a mean of NaN (0/0),
+    as does a mean over only ignored targets.  NaN and inf follow the formula
+    (a NaN logit in a used row gives NaN; a -inf logit at the target gives
+    +inf; a zero probability at a -inf logit gives NaN, as in PyTorch).
+
+    Accuracy (native): computed in float64 with ``-logp[c] = (m - x[c]) +
+    log1p(s - 1)``, two non-negative terms, so even tiny losses of confident
+    correct predictions keep full relative accuracy (goal: 4 ULP).
+    """

@@ -1,0 +1,360 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Private binding of the C kernels in ``src_c/``.
+
+Two kinds of entry points:
+
+* ``*_fast``: the common case, decided entirely in C with the NumPy C API
+  (exact ``ndarray`` of float32/float64, C-contiguous, aligned, native byte
+  order, ``axis`` an int or None, ``out`` None or a matching C-contiguous
+  writeable array).  They return ``None`` for anything else, and the caller
+  (``fastact._api``) takes the general path, which validates and raises.
+* ``*_raw``: run a kernel on arrays the general path has already prepared.
+  They re-check what memory safety depends on (dtype, contiguity, sizes,
+  label range) and raise rather than read or write out of bounds.
+
+Every kernel runs with the GIL released.
+"""
+
+cimport numpy as cnp
+from libc.stddef cimport ptrdiff_t
+from libc.stdint cimport int64_t
+
+from fastact._checks import bad_label_error
+
+cnp.import_array()
+
+cdef extern from "fastact.h" nogil:
+    ctypedef struct fa_table_f32:
+        void (*softmax)(const float *, float *, size_t, size_t, size_t) noexcept nogil
+        void (*log_softmax)(const float *, float *, size_t, size_t, size_t) noexcept nogil
+        void (*logsumexp)(const float *, float *, size_t, size_t, size_t) noexcept nogil
+        void (*relu)(const float *, float *, size_t) noexcept nogil
+        void (*ce_index)(const float *, const int64_t *, const double *, size_t, size_t,
+                         size_t, int64_t, double, float *, double *, double *) noexcept nogil
+        void (*ce_prob)(const float *, const float *, const double *, size_t, size_t,
+                        size_t, double, float *, double *) noexcept nogil
+    ctypedef struct fa_table_f64:
+        void (*softmax)(const double *, double *, size_t, size_t, size_t) noexcept nogil
+        void (*log_softmax)(const double *, double *, size_t, size_t, size_t) noexcept nogil
+        void (*logsumexp)(const double *, double *, size_t, size_t, size_t) noexcept nogil
+        void (*relu)(const double *, double *, size_t) noexcept nogil
+        void (*ce_index)(const double *, const int64_t *, const double *, size_t, size_t,
+                         size_t, int64_t, double, double *, double *, double *) noexcept nogil
+        void (*ce_prob)(const double *, const double *, const double *, size_t, size_t,
+                        size_t, double, double *, double *) noexcept nogil
+    fa_table_f32 fa_f32
+    fa_table_f64 fa_f64
+    const char *fa_init()
+    const char *fa_compiled_levels()
+    ptrdiff_t fa_first_bad_label(const int64_t *, size_t, int64_t, int64_t)
+
+#: Name of the kernel level in use (chosen once, here, at import).
+KERNEL_IN_USE = fa_init().decode()
+#: Kernel levels compiled into this build.
+KERNELS_COMPILED = tuple(fa_compiled_levels().decode().split())
+
+cdef enum:
+    K_SOFTMAX = 0
+    K_LOG_SOFTMAX = 1
+    K_LOGSUMEXP = 2
+    MAXDIMS = 64
+
+# Operation codes of the reductions, for reduce_fast / reduce_raw.
+SOFTMAX = K_SOFTMAX
+LOG_SOFTMAX = K_LOG_SOFTMAX
+LOGSUMEXP = K_LOGSUMEXP
+
+
+cdef inline bint _usable(cnp.ndarray a, int typenum):
+    """The kernels can read/write ``a`` directly."""
+    return (cnp.PyArray_TYPE(a) == typenum and cnp.PyArray_IS_C_CONTIGUOUS(a)
+            and cnp.PyArray_ISALIGNED(a) and cnp.PyArray_ISNOTSWAPPED(a))
+
+
+cdef inline bint _is_float(int typenum):
+    return typenum == cnp.NPY_FLOAT32 or typenum == cnp.NPY_FLOAT64
+
+
+cdef inline bint _overlap_partially(cnp.ndarray a, cnp.ndarray b):
+    """Byte ranges of two C-contiguous arrays intersect but do not start at
+    the same address (same start + same shape is an exact alias: fine)."""
+    cdef char *pa = <char *>cnp.PyArray_DATA(a)
+    cdef char *pb = <char *>cnp.PyArray_DATA(b)
+    if pa == pb:
+        return False
+    return pa < pb + cnp.PyArray_NBYTES(b) and pb < pa + cnp.PyArray_NBYTES(a)
+
+
+cdef inline bint _out_ok(cnp.ndarray out, int typenum, int nd, cnp.npy_intp *dims):
+    cdef int i
+    if not _usable(out, typenum) or not cnp.PyArray_ISWRITEABLE(out):
+        return False
+    if cnp.PyArray_NDIM(out) != nd:
+        return False
+    cdef cnp.npy_intp *od = cnp.PyArray_DIMS(out)
+    for i in range(nd):
+        if od[i] != dims[i]:
+            return False
+    return True
+
+
+cdef inline bint _axis_split(cnp.ndarray x, object axis, size_t *outer, size_t *n,
+                             size_t *inner, int *ax):
+    """(outer, n, inner) for an int axis (ax >= 0) or None (ax = -1)."""
+    cdef int nd = cnp.PyArray_NDIM(x)
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(x)
+    cdef Py_ssize_t a
+    cdef int i
+    if axis is None:
+        outer[0] = 1
+        n[0] = <size_t>cnp.PyArray_SIZE(x)
+        inner[0] = 1
+        ax[0] = -1
+        return True
+    if type(axis) is not int:
+        return False
+    try:
+        a = axis
+    except OverflowError:
+        return False
+    if a < 0:
+        a += nd
+    if a < 0 or a >= nd:
+        return False
+    outer[0] = 1
+    inner[0] = 1
+    for i in range(a):
+        outer[0] *= <size_t>dims[i]
+    for i in range(a + 1, nd):
+        inner[0] *= <size_t>dims[i]
+    n[0] = <size_t>dims[a]
+    ax[0] = <int>a
+    return True
+
+
+cdef void _reduce(int op, cnp.ndarray x, cnp.ndarray y, size_t outer, size_t n, size_t inner):
+    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef bint single = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32
+    with nogil:
+        if single:
+            if op == K_SOFTMAX:
+                fa_f32.softmax(<const float *>xp, <float *>yp, outer, n, inner)
+            elif op == K_LOG_SOFTMAX:
+                fa_f32.log_softmax(<const float *>xp, <float *>yp, outer, n, inner)
+            else:
+                fa_f32.logsumexp(<const float *>xp, <float *>yp, outer, n, inner)
+        else:
+            if op == K_SOFTMAX:
+                fa_f64.softmax(<const double *>xp, <double *>yp, outer, n, inner)
+            elif op == K_LOG_SOFTMAX:
+                fa_f64.log_softmax(<const double *>xp, <double *>yp, outer, n, inner)
+            else:
+                fa_f64.logsumexp(<const double *>xp, <double *>yp, outer, n, inner)
+
+
+cdef void _relu(cnp.ndarray x, cnp.ndarray y):
+    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef size_t length = <size_t>cnp.PyArray_SIZE(x)
+    cdef bint single = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32
+    with nogil:
+        if single:
+            fa_f32.relu(<const float *>xp, <float *>yp, length)
+        else:
+            fa_f64.relu(<const double *>xp, <double *>yp, length)
+
+
+def reduce_fast(int op, x, axis, out):
+    """softmax (op 0) / log_softmax (op 1) of the common case, else None."""
+    if type(x) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray xa = <cnp.ndarray>x
+    cdef int typenum = cnp.PyArray_TYPE(xa)
+    cdef size_t outer, n, inner
+    cdef int ax
+    if not _is_float(typenum) or not _usable(xa, typenum):
+        return None
+    if not _axis_split(xa, axis, &outer, &n, &inner, &ax):
+        return None
+    cdef int nd = cnp.PyArray_NDIM(xa)
+    cdef cnp.ndarray ya
+    if out is None:
+        ya = <cnp.ndarray>cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typenum, 0)
+    else:
+        if type(out) is not cnp.ndarray:
+            return None
+        ya = <cnp.ndarray>out
+        if not _out_ok(ya, typenum, nd, cnp.PyArray_DIMS(xa)) or _overlap_partially(xa, ya):
+            return None
+    _reduce(op, xa, ya, outer, n, inner)
+    return ya
+
+
+def logsumexp_fast(x, axis, bint keepdims, out):
+    """logsumexp of the common case, else None.  A 0-d result without out is
+    returned as a NumPy scalar."""
+    if type(x) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray xa = <cnp.ndarray>x
+    cdef int typenum = cnp.PyArray_TYPE(xa)
+    cdef size_t outer, n, inner
+    cdef int ax, i, rnd = 0
+    cdef cnp.npy_intp rdims[MAXDIMS]
+    if not _is_float(typenum) or not _usable(xa, typenum):
+        return None
+    if not _axis_split(xa, axis, &outer, &n, &inner, &ax):
+        return None
+    cdef int nd = cnp.PyArray_NDIM(xa)
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
+    for i in range(nd):
+        if ax == -1 or i == ax:
+            if keepdims:
+                rdims[rnd] = 1
+                rnd += 1
+        else:
+            rdims[rnd] = dims[i]
+            rnd += 1
+    cdef cnp.ndarray ya
+    if out is None:
+        ya = <cnp.ndarray>cnp.PyArray_EMPTY(rnd, rdims, typenum, 0)
+    else:
+        if type(out) is not cnp.ndarray:
+            return None
+        ya = <cnp.ndarray>out
+        # Any overlap goes to the general path: the output is not row-aligned
+        # with the input, so writing it could clobber rows not yet read.
+        if not _out_ok(ya, typenum, rnd, rdims) or _overlap_partially(xa, ya) \
+                or cnp.PyArray_DATA(xa) == cnp.PyArray_DATA(ya):
+            return None
+    _reduce(K_LOGSUMEXP, xa, ya, outer, n, inner)
+    if out is None and rnd == 0:
+        return ya[()]
+    return ya
+
+
+def relu_fast(x, out):
+    """relu of the common case, else None."""
+    if type(x) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray xa = <cnp.ndarray>x
+    cdef int typenum = cnp.PyArray_TYPE(xa)
+    if not _is_float(typenum) or not _usable(xa, typenum):
+        return None
+    cdef int nd = cnp.PyArray_NDIM(xa)
+    cdef cnp.ndarray ya
+    if out is None:
+        ya = <cnp.ndarray>cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typenum, 0)
+    else:
+        if type(out) is not cnp.ndarray:
+            return None
+        ya = <cnp.ndarray>out
+        if not _out_ok(ya, typenum, nd, cnp.PyArray_DIMS(xa)) or _overlap_partially(xa, ya):
+            return None
+    _relu(xa, ya)
+    return ya
+
+
+cdef int _check_pair(cnp.ndarray x, cnp.ndarray y, object y_size) except -1:
+    cdef int typenum = cnp.PyArray_TYPE(x)
+    if not _is_float(typenum) or not _usable(x, typenum):
+        raise TypeError("internal: x must be C-contiguous aligned float32/float64")
+    if not _usable(y, typenum) or not cnp.PyArray_ISWRITEABLE(y):
+        raise TypeError("internal: y must be a writeable C-contiguous array of x's dtype")
+    if cnp.PyArray_SIZE(y) != y_size:
+        raise ValueError("internal: y has the wrong size")
+    return 0
+
+
+def reduce_raw(int op, cnp.ndarray x, cnp.ndarray y, outer, n, inner):
+    """Run reduction ``op`` on x seen as (outer, n, inner) into y (exact alias
+    of x allowed for softmax/log_softmax; no other overlap)."""
+    if op not in (SOFTMAX, LOG_SOFTMAX, LOGSUMEXP):
+        raise ValueError(f"internal: unknown op {op}")
+    if min(outer, n, inner) < 0 or outer * n * inner != cnp.PyArray_SIZE(x):
+        raise ValueError("internal: (outer, n, inner) does not match x.size")
+    _check_pair(x, y, outer * inner if op == LOGSUMEXP else outer * n * inner)
+    _reduce(op, x, y, outer, n, inner)
+
+
+def relu_raw(cnp.ndarray x, cnp.ndarray y):
+    """y = relu(x) elementwise (x and y of the same size; exact alias allowed)."""
+    _check_pair(x, y, cnp.PyArray_SIZE(x))
+    _relu(x, y)
+
+
+cdef const double *_weight_ptr(object weight, size_t C) except? NULL:
+    if weight is None:
+        return NULL
+    cdef cnp.ndarray w = <cnp.ndarray?>weight
+    if not _usable(w, cnp.NPY_FLOAT64) or cnp.PyArray_SIZE(w) != <cnp.npy_intp>C:
+        raise TypeError("internal: weight must be a C-contiguous float64 array of length C")
+    return <const double *>cnp.PyArray_DATA(w)
+
+
+cdef void *_loss_ptr(object loss, int typenum, object size) except? NULL:
+    if loss is None:
+        return NULL
+    cdef cnp.ndarray l = <cnp.ndarray?>loss
+    if not _usable(l, typenum) or not cnp.PyArray_ISWRITEABLE(l) or cnp.PyArray_SIZE(l) != size:
+        raise TypeError("internal: loss must be a writeable C-contiguous array, one per sample")
+    return cnp.PyArray_DATA(l)
+
+
+def ce_index_raw(cnp.ndarray x, cnp.ndarray label, weight, outer, C, inner,
+                 int64_t ignore_index, double eps, loss, tuple sample_shape):
+    """Cross-entropy with int64 class labels.  Validates every label before
+    reading any logit (IndexError naming the first bad one).  Fills ``loss``
+    (one per sample) when given; returns (sum of losses, sum of the weights of
+    the labels not ignored)."""
+    cdef int typenum = cnp.PyArray_TYPE(x)
+    if not _is_float(typenum) or not _usable(x, typenum):
+        raise TypeError("internal: x must be C-contiguous aligned float32/float64")
+    if min(outer, C, inner) < 0 or outer * C * inner != cnp.PyArray_SIZE(x) or C == 0:
+        raise ValueError("internal: (outer, C, inner) does not match x.size")
+    if not _usable(label, cnp.NPY_INT64) or cnp.PyArray_SIZE(label) != outer * inner:
+        raise TypeError("internal: labels must be C-contiguous int64, one per sample")
+    cdef size_t o = outer, c = C, i = inner
+    cdef const double *wp = _weight_ptr(weight, c)
+    cdef void *lp = _loss_ptr(loss, typenum, outer * inner)
+    cdef const int64_t *tp = <const int64_t *>cnp.PyArray_DATA(label)
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef ptrdiff_t bad
+    cdef double total = 0.0, wsum = 0.0
+    with nogil:
+        bad = fa_first_bad_label(tp, o * i, <int64_t>c, ignore_index)
+    if bad >= 0:
+        raise bad_label_error(int(tp[bad]), bad, sample_shape, C, ignore_index)
+    with nogil:
+        if typenum == cnp.NPY_FLOAT32:
+            fa_f32.ce_index(<const float *>xp, tp, wp, o, c, i, ignore_index, eps,
+                            <float *>lp, &total, &wsum)
+        else:
+            fa_f64.ce_index(<const double *>xp, tp, wp, o, c, i, ignore_index, eps,
+                            <double *>lp, &total, &wsum)
+    return total, wsum
+
+
+def ce_prob_raw(cnp.ndarray x, cnp.ndarray p, weight, outer, C, inner, double eps, loss):
+    """Cross-entropy with class probabilities ``p`` (x's shape and dtype).
+    Fills ``loss`` when given; returns the sum of the losses."""
+    cdef int typenum = cnp.PyArray_TYPE(x)
+    if not _is_float(typenum) or not _usable(x, typenum) or not _usable(p, typenum):
+        raise TypeError("internal: x and p must be C-contiguous aligned, of one float dtype")
+    if min(outer, C, inner) < 0 or outer * C * inner != cnp.PyArray_SIZE(x) \
+            or cnp.PyArray_SIZE(p) != cnp.PyArray_SIZE(x) or C == 0:
+        raise ValueError("internal: (outer, C, inner) does not match x.size and p.size")
+    cdef size_t o = outer, c = C, i = inner
+    cdef const double *wp = _weight_ptr(weight, c)
+    cdef void *lp = _loss_ptr(loss, typenum, outer * inner)
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef const void *pp = cnp.PyArray_DATA(p)
+    cdef double total = 0.0
+    with nogil:
+        if typenum == cnp.NPY_FLOAT32:
+            fa_f32.ce_prob(<const float *>xp, <const float *>pp, wp, o, c, i, eps,
+                           <float *>lp, &total)
+        else:
+            fa_f64.ce_prob(<const double *>xp, <const double *>pp, wp, o, c, i, eps,
+                           <double *>lp, &total)
+    return total

@@ -1,0 +1,35 @@
+"""Build of the fastact extension: one Cython module linking the C kernels.
+
+Flags: -O3 and no -march (a wheel must run on any x86-64), no -ffast-math
+(it breaks NaN/inf semantics), -ffp-contract=off (the kernels rely on each
+operation rounding once: TwoSum, Cody-Waite reduction)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+SRC_C = sorted(str(p) for p in Path("src_c").glob("*.c"))
+
+if sys.platform == "win32":
+    compile_args = ["/O2", "/fp:precise"]
+else:
+    compile_args = ["-O3", "-ffp-contract=off", "-Wall", "-Wno-unused-function"]
+
+ext = Extension(
+    "fastact._native",
+    sources=["fastact/_native.pyx", *SRC_C],
+    include_dirs=[np.get_include(), "src_c"],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+    extra_compile_args=compile_args,
+    depends=sorted(str(p) for p in Path("src_c").glob("*.h")),
+)
+
+setup(
+    ext_modules=cythonize(
+        [ext],
+        compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
+    ),
+)

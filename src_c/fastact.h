@@ -1,0 +1,77 @@
+/* fastact: public C interface of the kernels.
+ *
+ * Every kernel works on a C-contiguous array viewed as (outer, n, inner): the
+ * reduced axis has length n and stride `inner` elements; inner == 1 is the
+ * last-axis case.  Lengths are element counts.  Kernels never allocate.
+ *
+ * Aliasing: `y` may be exactly `x` (in-place) but must not otherwise overlap
+ * it; this is why x and y are not declared `restrict`.  The Python layer
+ * routes partial overlaps through a temporary.
+ *
+ * The kernels are reached through one function table per dtype, filled once by
+ * fa_init() (dispatch.c): the seam where ISA-specific kernels plug in.
+ */
+#ifndef FASTACT_H
+#define FASTACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FA_DECLARE_KERNELS(T, SUF)                                                   \
+    void fa_softmax_##SUF(const T *x, T *y, size_t outer, size_t n, size_t inner);   \
+    void fa_log_softmax_##SUF(const T *x, T *y, size_t outer, size_t n,              \
+                              size_t inner);                                         \
+    /* y has outer * inner elements */                                               \
+    void fa_logsumexp_##SUF(const T *x, T *y, size_t outer, size_t n, size_t inner); \
+    void fa_relu_##SUF(const T *x, T *y, size_t len);                                \
+    /* labels must have passed fa_first_bad_label; weight may be NULL (all ones);    \
+       loss (outer * inner elements) may be NULL.  *sum = sum of the losses,         \
+       *wsum = sum of weight[label] over the labels that are not ignored. */         \
+    void fa_ce_index_##SUF(const T *x, const int64_t *label, const double *weight,        \
+                           size_t outer, size_t C, size_t inner,                     \
+                           int64_t ignore_index, double label_smoothing, T *loss,    \
+                           double *sum, double *wsum);                               \
+    /* p has the shape of x (class probabilities); weight may be NULL. */            \
+    void fa_ce_prob_##SUF(const T *x, const T *p, const double *weight, size_t outer,     \
+                          size_t C, size_t inner, double label_smoothing, T *loss,   \
+                          double *sum);
+
+FA_DECLARE_KERNELS(float, f32)
+FA_DECLARE_KERNELS(double, f64)
+
+#define FA_DECLARE_TABLE(T, SUF)                                                      \
+    typedef struct {                                                                  \
+        void (*softmax)(const T *, T *, size_t, size_t, size_t);                      \
+        void (*log_softmax)(const T *, T *, size_t, size_t, size_t);                  \
+        void (*logsumexp)(const T *, T *, size_t, size_t, size_t);                    \
+        void (*relu)(const T *, T *, size_t);                                         \
+        void (*ce_index)(const T *, const int64_t *, const double *, size_t, size_t,       \
+                         size_t, int64_t, double, T *, double *, double *);           \
+        void (*ce_prob)(const T *, const T *, const double *, size_t, size_t, size_t,      \
+                        double, T *, double *);                                       \
+    } fa_table_##SUF;
+
+FA_DECLARE_TABLE(float, f32)
+FA_DECLARE_TABLE(double, f64)
+
+/* The tables in use; valid after fa_init(). */
+extern fa_table_f32 fa_f32;
+extern fa_table_f64 fa_f64;
+
+/* Fill the tables (idempotent).  Returns the name of the kernel level chosen. */
+const char *fa_init(void);
+/* Space-separated names of the kernel levels compiled into this build. */
+const char *fa_compiled_levels(void);
+
+/* Index of the first label outside [0, C) that is not ignore_index, or -1. */
+ptrdiff_t fa_first_bad_label(const int64_t *label, size_t len, int64_t C,
+                             int64_t ignore_index);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FASTACT_H */

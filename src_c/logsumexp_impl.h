@@ -1,0 +1,35 @@
+/* Template (see dtype.h): logsumexp over the middle axis of (outer, n, inner);
+ * y has outer * inner elements.  m + log1p(s - 1): one rounding of the sum
+ * plus the (small, absolute) error of log1p.  A non-finite max is the answer
+ * itself: NaN -> NaN, +inf -> +inf, all -inf -> -inf; n == 0 gives -inf. */
+#include "reduce_impl.h"
+
+static inline T FA_FN(lse_finish)(double m, double sm1)
+{
+    return (T)(isfinite(m) ? m + log1p(sm1) : m);
+}
+
+void FA_FN(logsumexp)(const T *x, T *y, size_t outer, size_t n, size_t inner)
+{
+    if (n == 0) {
+        for (size_t i = 0; i < outer * inner; i++) y[i] = -INFINITY;
+        return;
+    }
+    for (size_t o = 0; o < outer; o++) {
+        const T *xo = x + o * n * inner;
+        T *yo = y + o * inner;
+        if (inner == 1) {
+            double m = FA_FN(row_max)(xo, n);
+            yo[0] = FA_FN(lse_finish)(m, FA_FN(row_sumexp_m1)(xo, n, m, NULL));
+            continue;
+        }
+        for (size_t c0 = 0; c0 < inner; c0 += FA_CHUNK) {
+            size_t w = inner - c0 < FA_CHUNK ? inner - c0 : FA_CHUNK;
+            T m[FA_CHUNK];
+            double sm1[FA_CHUNK];
+            FA_FN(cols_max)(xo + c0, n, inner, w, m);
+            FA_FN(cols_sumexp_m1)(xo + c0, n, inner, w, m, NULL, sm1);
+            for (size_t k = 0; k < w; k++) yo[c0 + k] = FA_FN(lse_finish)(m[k], sm1[k]);
+        }
+    }
+}

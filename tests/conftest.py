@@ -1,0 +1,70 @@
+"""Shared fixtures for the fastact test suite.
+
+`impl`  -> the public API module `fastact` (whatever backend is active)
+`twin`  -> `fastact.numpy_impl` (the NumPy twin)
+`mode`  -> accuracy class of `impl`: "native" or "twin" (FASTACT_BACKEND=numpy)
+`module` (parametrised) -> both of them, for tests that must hold for each.
+"""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+for p in (HERE, ROOT):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+
+def _fastact():
+    import fastact  # noqa: WPS433  (fails loudly if the package is missing)
+    return fastact
+
+
+@pytest.fixture(scope="session")
+def fastact_pkg():
+    return _fastact()
+
+
+@pytest.fixture(scope="session")
+def impl(fastact_pkg):
+    return fastact_pkg
+
+
+@pytest.fixture(scope="session")
+def twin(fastact_pkg):
+    return fastact_pkg.numpy_impl
+
+
+@pytest.fixture(scope="session")
+def mode(fastact_pkg):
+    """Accuracy class of the public API under the active backend."""
+    return "twin" if fastact_pkg.BACKEND == "numpy" else "native"
+
+
+@pytest.fixture(scope="session", params=["public", "twin"])
+def module(request, fastact_pkg):
+    """Both the public API and the NumPy twin (tests that must hold for each)."""
+    if request.param == "public":
+        return fastact_pkg
+    return fastact_pkg.numpy_impl
+
+
+@pytest.fixture(scope="session", params=["public", "twin"])
+def module_mode(request, fastact_pkg):
+    """(module, accuracy mode) for the public API and for the twin."""
+    if request.param == "public":
+        m = "twin" if fastact_pkg.BACKEND == "numpy" else "native"
+        return fastact_pkg, m
+    return fastact_pkg.numpy_impl, "twin"
+
+
+@pytest.fixture(autouse=True)
+def _no_numpy_warnings_as_errors():
+    # Special values (inf/NaN) legitimately produce RuntimeWarnings inside
+    # the twin; tests check values, not warnings.
+    with np.errstate(all="ignore"):
+        yield
