@@ -18,7 +18,7 @@
 static inline double FA_FN(weight_total)(const double *w, size_t C)
 {
     double s = 0.0, c = 0.0;
-    for (size_t j = 0; j < C; j++) fa_acc_any(&s, &c, FA_W(w, j));
+    for (size_t j = 0; j < C; j++) fa_acc(&s, &c, FA_W(w, j));
     return fa_acc_value(s, c);
 }
 
@@ -33,8 +33,8 @@ static inline double FA_FN(gap_dot)(const T *x, const T *p, const double *w, siz
     for (size_t j = 0; j < C; j++) {
         double v = FA_W(w, j);
         if (p) v *= a * (double)p[j * stride] + b;
-        fa_acc_any(&s, &c, v * (m - (double)x[j * stride]));
-        fa_acc_any(&vs, &vc, v);
+        fa_acc(&s, &c, v * (m - (double)x[j * stride]));
+        fa_acc(&vs, &vc, v);
     }
     *vsum = fa_acc_value(vs, vc);
     return fa_acc_value(s, c);
@@ -88,8 +88,8 @@ void FA_FN(ce_index)(const T *x, const int64_t *label, const double *w, size_t o
                 double l = FA_FN(index_loss)(m[k], Lk, (double)xs[(size_t)t * inner], wt, eps,
                                              gap, W, C);
                 if (out) out[c0 + k] = (T)l;
-                fa_acc_any(&tot, &totc, l);
-                fa_acc_any(&ws, &wsc, wt);
+                fa_acc(&tot, &totc, l);
+                fa_acc(&ws, &wsc, wt);
             }
         }
     }
@@ -123,7 +123,7 @@ void FA_FN(ce_prob)(const T *x, const T *p, const double *w, size_t outer, size_
                 double Lk = log1p(L[k]);
                 double l = gap + vsum * Lk;
                 if (out) out[c0 + k] = (T)l;
-                fa_acc_any(&tot, &totc, l);
+                fa_acc(&tot, &totc, l);
             }
         }
     }

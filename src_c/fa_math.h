@@ -14,10 +14,14 @@
 #define FA_LANES 8
 /* Columns processed together when the reduced axis is not the last one. */
 #define FA_CHUNK 64
+/* Elements per tile of a row: the exponentials of a tile are formed in a
+ * simple map loop (which the compiler vectorises), then summed. */
+#define FA_TILE 256
 
-/* NaN-propagating maximum: the result is NaN if either argument is. */
-static inline float fa_pmax_f32(float m, float x) { return (m >= x || m != m) ? m : x; }
-static inline double fa_pmax_f64(double m, double x) { return (m >= x || m != m) ? m : x; }
+/* Running maximum that skips NaN (the maxps/maxpd idiom).  NaN inputs are
+ * caught later: they make the sum of exponentials NaN. */
+static inline float fa_max_f32(float m, float x) { return x > m ? x : m; }
+static inline double fa_max_f64(double m, double x) { return x > m ? x : m; }
 
 static inline uint64_t fa_bits(double x) { uint64_t u; memcpy(&u, &x, sizeof u); return u; }
 static inline double fa_from_bits(uint64_t u) { double x; memcpy(&x, &u, sizeof x); return x; }
@@ -49,11 +53,15 @@ static inline double fa_diff_f32(double x, double m, double *lo)
 /* exp(x + xlo) for x <= 0 (including -inf), or NaN; |xlo| <= ulp(x).
  * k = round(x / ln 2) through the 1.5 * 2^52 shifter (no float->int
  * conversion), r = (x - k ln2_hi) - k ln2_lo + xlo with a Cody-Waite split
- * (k ln2_hi and the first subtraction are exact), |r| <= 0.3466.  exp(r) is
- * its Taylor polynomial of degree 13: truncation < 2^-62 relative.  The scale
- * 2^k is applied as two normal factors so that a subnormal result is rounded
- * once.  Error below 1 ULP over [-746, 0]; results below 2^-1075 round to 0. */
-static inline double fa_exp_nonpos(double x, double xlo)
+ * (k ln2_hi and the first subtraction are exact), |r| <= 0.3466.
+ * exp(r) is its Taylor polynomial 1 + r + r^2/2 + r^3/6 + r^4 Q(r): the
+ * first terms by Horner (their rounding errors stay at the 1-ULP level), the
+ * tail Q by Estrin's scheme (short dependency chains; its errors are scaled
+ * by r^4 < 0.015).  `degree` 13 truncates at < 2^-62 relative (float64
+ * kernels: exp error below 1 ULP); degree 9 at < 2^-37 (float32 kernels,
+ * which only need ~2^-30).  The scale 2^k is applied as two normal factors
+ * so that a subnormal result is rounded once; below 2^-1075 it is 0. */
+static inline double fa_exp_nonpos_deg(double x, double xlo, int degree)
 {
     const double shifter = 0x1.8p52;
     const double log2e = 0x1.71547652b82fep0;
@@ -65,40 +73,38 @@ static inline double fa_exp_nonpos(double x, double xlo)
     kf -= shifter;
     double r = (x - kf * ln2_hi) - kf * ln2_lo;
     r += xlo;
-    double p = 1.0 / 6227020800.0;     /* 1/13! */
-    p = p * r + 1.0 / 479001600.0;     /* 1/12! */
-    p = p * r + 1.0 / 39916800.0;      /* 1/11! */
-    p = p * r + 1.0 / 3628800.0;       /* 1/10! */
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    double r2 = r * r, r4 = r2 * r2;
+    double q45 = 1.0 / 24.0 + r * (1.0 / 120.0);
+    double q67 = 1.0 / 720.0 + r * (1.0 / 5040.0);
+    double q89 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
+    double q;
+    if (degree >= 13) {
+        double q1011 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0);
+        double q1213 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+        q = (q45 + r2 * q67) + r4 * ((q89 + r2 * q1011) + r4 * q1213);
+    } else {
+        q = (q45 + r2 * q67) + r4 * q89;
+    }
+    double p = 1.0 + r * (1.0 + r * (0.5 + r * ((1.0 / 6.0) + r * q)));
     uint64_t a = nk >> 1, b = nk - a; /* 2^-k = 2^-a * 2^-b, both normal */
     double s1 = fa_from_bits((uint64_t)(1023 - a) << 52);
     double s2 = fa_from_bits((uint64_t)(1023 - b) << 52);
     return (p * s1) * s2;
 }
 
-/* Neumaier's compensated step for non-negative terms: s + c tracks the exact
- * sum to ~1 ULP regardless of the number of terms. */
+static inline double fa_exp_nonpos_f32(double x, double xlo) { return fa_exp_nonpos_deg(x, xlo, 9); }
+static inline double fa_exp_nonpos_f64(double x, double xlo) { return fa_exp_nonpos_deg(x, xlo, 13); }
+
+/* Compensated summation: (s, c) += t with the rounding error of s + t
+ * captured exactly by TwoSum (no branch or select, so it vectorises), for
+ * terms of any sign.  s + c then tracks the exact sum to ~1 ULP whatever the
+ * number of terms. */
 static inline void fa_acc(double *s, double *c, double t)
 {
     double u = *s + t;
-    *c += (*s >= t) ? (*s - u) + t : (t - u) + *s;
-    *s = u;
-}
-
-/* The same for terms of any sign (weighted losses may be negative). */
-static inline void fa_acc_any(double *s, double *c, double t)
-{
-    double u = *s + t;
-    *c += (fabs(*s) >= fabs(t)) ? (*s - u) + t : (t - u) + *s;
+    double tv = u - *s;
+    double sv = u - tv;
+    *c += (*s - sv) + (t - tv);
     *s = u;
 }
 

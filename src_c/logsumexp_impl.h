@@ -1,12 +1,15 @@
 /* Template (see dtype.h): logsumexp over the middle axis of (outer, n, inner);
  * y has outer * inner elements.  m + log1p(s - 1): one rounding of the sum
- * plus the (small, absolute) error of log1p.  A non-finite max is the answer
- * itself: NaN -> NaN, +inf -> +inf, all -inf -> -inf; n == 0 gives -inf. */
+ * plus the (small, absolute) error of log1p.  With a NaN anywhere the result
+ * is NaN; otherwise a non-finite max is the answer itself (+inf, or -inf for
+ * an all -inf group); n == 0 gives -inf. */
 #include "reduce_impl.h"
 
-static inline T FA_FN(lse_finish)(double m, double sm1)
+/* x: the group's first element, its elements `stride` apart. */
+static inline T FA_FN(lse_finish)(const T *x, size_t n, size_t stride, double m, double sm1)
 {
-    return (T)(isfinite(m) ? m + log1p(sm1) : m);
+    if (isfinite(m)) return (T)(m + log1p(sm1)); /* NaN in the group: sm1 is NaN */
+    return FA_FN(has_nan)(x, n, stride) ? (T)NAN : (T)m;
 }
 
 void FA_FN(logsumexp)(const T *x, T *y, size_t outer, size_t n, size_t inner)
@@ -20,7 +23,7 @@ void FA_FN(logsumexp)(const T *x, T *y, size_t outer, size_t n, size_t inner)
         T *yo = y + o * inner;
         if (inner == 1) {
             double m = FA_FN(row_max)(xo, n);
-            yo[0] = FA_FN(lse_finish)(m, FA_FN(row_sumexp_m1)(xo, n, m, NULL));
+            yo[0] = FA_FN(lse_finish)(xo, n, 1, m, FA_FN(row_sumexp_m1)(xo, n, m, NULL));
             continue;
         }
         for (size_t c0 = 0; c0 < inner; c0 += FA_CHUNK) {
@@ -29,7 +32,8 @@ void FA_FN(logsumexp)(const T *x, T *y, size_t outer, size_t n, size_t inner)
             double sm1[FA_CHUNK];
             FA_FN(cols_max)(xo + c0, n, inner, w, m);
             FA_FN(cols_sumexp_m1)(xo + c0, n, inner, w, m, NULL, sm1);
-            for (size_t k = 0; k < w; k++) yo[c0 + k] = FA_FN(lse_finish)(m[k], sm1[k]);
+            for (size_t k = 0; k < w; k++)
+                yo[c0 + k] = FA_FN(lse_finish)(xo + c0 + k, n, inner, m[k], sm1[k]);
         }
     }
 }

@@ -1,15 +1,18 @@
 /* Template (see dtype.h): the two reductions every op is built from, for one
  * row (contiguous, inner == 1) and for a chunk of w <= FA_CHUNK columns
- * (element (i, c) at x[i * inner + c]).
+ * (element (i, k) at x[i * inner + k]).
  *
- *   max:     m = max_j x_j, NaN-propagating.
- *   sumexp:  s - 1, where s = sum_j exp(x_j - m).  The terms with x_j == m
- *            (exactly 1 each) are counted apart from the others, so s - 1 is
- *            free of cancellation and log(s) = log1p(s - 1) stays accurate to
- *            a few ULP even when s is within 1e-10 of 1 (one dominant class).
- *            The rest is summed in double with Neumaier compensation.
+ *   max:     m = max_j x_j, skipping NaN.
+ *   sumexp:  s - 1, where s = sum_j exp(x_j - m).  The terms equal to 1 (the
+ *            maxima, and elements within 2^-54 of them) are counted apart from
+ *            the others, so s - 1 is free of cancellation and
+ *            log(s) = log1p(s - 1) keeps full relative accuracy even when s is
+ *            within 1e-10 of 1 (one dominant class).  The rest is summed in
+ *            double with TwoSum compensation.
  *
- * m must come from the max pass.  With a non-finite m the result is NaN. */
+ * Non-finite m (+inf, or -inf for an all -inf row) and NaN anywhere in the
+ * row make sumexp NaN; callers that need to tell NaN from +-inf (logsumexp)
+ * look at the row again, which only happens on that rare path. */
 #include "fa_math.h"
 #include "dtype.h"
 
@@ -19,80 +22,100 @@ static inline T FA_FN(row_max)(const T *x, size_t n)
     for (size_t l = 0; l < FA_LANES; l++) mv[l] = -INFINITY;
     size_t j = 0;
     for (; j + FA_LANES <= n; j += FA_LANES)
-        for (size_t l = 0; l < FA_LANES; l++) mv[l] = FA_PMAX(mv[l], x[j + l]);
-    for (; j < n; j++) mv[0] = FA_PMAX(mv[0], x[j]);
+        for (size_t l = 0; l < FA_LANES; l++) mv[l] = FA_MAX(mv[l], x[j + l]);
+    for (; j < n; j++) mv[0] = FA_MAX(mv[0], x[j]);
     T m = mv[0];
-    for (size_t l = 1; l < FA_LANES; l++) m = FA_PMAX(m, mv[l]);
+    for (size_t l = 1; l < FA_LANES; l++) m = FA_MAX(m, mv[l]);
     return m;
 }
 
-/* One element of the sumexp pass: returns exp(x - m); adds it to (s, c)
- * unless x == m, in which case it counts one more maximum in z. */
-static inline double FA_FN(sumexp_step)(T x, double m, double *s, double *c, double *z)
+/* e[j] = exp(x[j] - m) for j < len (a map loop: vectorised). */
+static inline void FA_FN(exp_tile)(const T *restrict x, size_t len, double m,
+                                   double *restrict e)
 {
-    double lo;
-    double d = FA_DIFF((double)x, m, &lo);
-    double e = fa_exp_nonpos(d, lo);
-    int at_max = (d == 0.0);
-    fa_acc(s, c, at_max ? 0.0 : e);
-    *z += at_max ? 1.0 : 0.0;
-    return e;
+    for (size_t j = 0; j < len; j++) {
+        double lo;
+        double d = FA_DIFF((double)x[j], m, &lo);
+        e[j] = FA_EXP(d, lo);
+    }
 }
 
-/* s - 1 from lane partials; z >= 1 counts the maxima exactly. */
-static inline double FA_FN(finish_sm1)(const double *s, const double *c, const double *z,
-                                       size_t lanes)
+/* One term of the sum: the ones (maxima) go to the exact count z. */
+static inline void FA_FN(sum_term)(double e, double *s, double *c, double *z)
 {
+    int one = (e == 1.0);
+    fa_acc(s, c, one ? 0.0 : e);
+    *z += one ? 1.0 : 0.0;
+}
+
+/* s - 1 from the partials: (z - 1) is an exact integer. */
+static inline double FA_FN(finish_sm1)(double S, double Cc, double Z)
+{
+    return (Z - 1.0) + fa_acc_value(S, Cc);
+}
+
+/* Row version.  When y is not NULL, y[j] = exp(x[j] - m) rounded to T. */
+static inline double FA_FN(row_sumexp_m1)(const T *x, size_t n, double m, T *y)
+{
+    double s[FA_LANES] = {0}, c[FA_LANES] = {0}, z[FA_LANES] = {0};
+    double e[FA_TILE];
+    for (size_t j0 = 0; j0 < n; j0 += FA_TILE) {
+        size_t len = n - j0 < FA_TILE ? n - j0 : FA_TILE;
+        FA_FN(exp_tile)(x + j0, len, m, e);
+        if (y)
+            for (size_t j = 0; j < len; j++) y[j0 + j] = (T)e[j];
+        size_t j = 0;
+        for (; j + FA_LANES <= len; j += FA_LANES)
+            for (size_t l = 0; l < FA_LANES; l++) FA_FN(sum_term)(e[j + l], &s[l], &c[l], &z[l]);
+        for (; j < len; j++) FA_FN(sum_term)(e[j], &s[0], &c[0], &z[0]);
+    }
     double S = 0.0, Cc = 0.0, Z = 0.0;
-    for (size_t l = 0; l < lanes; l++) {
+    for (size_t l = 0; l < FA_LANES; l++) {
         fa_acc(&S, &Cc, s[l]);
         Cc += c[l];
         Z += z[l];
     }
-    return (Z - 1.0) + fa_acc_value(S, Cc);
+    return FA_FN(finish_sm1)(S, Cc, Z);
 }
 
-/* Row version.  When y is not NULL, y[j] = exp(x[j] - m) rounded to T.
- * (static inline with y NULL or not at each call site: the compiler
- * specialises the loop.) */
-static inline double FA_FN(row_sumexp_m1)(const T *x, size_t n, double m, T *y)
-{
-    double s[FA_LANES] = {0}, c[FA_LANES] = {0}, z[FA_LANES] = {0};
-    size_t j = 0;
-    for (; j + FA_LANES <= n; j += FA_LANES)
-        for (size_t l = 0; l < FA_LANES; l++) {
-            double e = FA_FN(sumexp_step)(x[j + l], m, &s[l], &c[l], &z[l]);
-            if (y) y[j + l] = (T)e;
-        }
-    for (; j < n; j++) {
-        double e = FA_FN(sumexp_step)(x[j], m, &s[0], &c[0], &z[0]);
-        if (y) y[j] = (T)e;
-    }
-    return FA_FN(finish_sm1)(s, c, z, FA_LANES);
-}
-
-/* Column-chunk versions: m[c] and sm1[c] for c < w. */
+/* Column-chunk versions: m[k] and sm1[k] for k < w. */
 static inline void FA_FN(cols_max)(const T *x, size_t n, size_t inner, size_t w, T *m)
 {
-    for (size_t c = 0; c < w; c++) m[c] = -INFINITY;
+    for (size_t k = 0; k < w; k++) m[k] = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         const T *xr = x + i * inner;
-        for (size_t c = 0; c < w; c++) m[c] = FA_PMAX(m[c], xr[c]);
+        for (size_t k = 0; k < w; k++) m[k] = FA_MAX(m[k], xr[k]);
     }
 }
 
 static inline void FA_FN(cols_sumexp_m1)(const T *x, size_t n, size_t inner, size_t w,
                                          const T *m, T *y, double *sm1)
 {
-    double s[FA_CHUNK], c[FA_CHUNK], z[FA_CHUNK];
-    for (size_t k = 0; k < w; k++) s[k] = c[k] = z[k] = 0.0;
+    double s[FA_CHUNK], c[FA_CHUNK], z[FA_CHUNK], md[FA_CHUNK], e[FA_CHUNK];
+    for (size_t k = 0; k < w; k++) {
+        s[k] = c[k] = z[k] = 0.0;
+        md[k] = (double)m[k];
+    }
     for (size_t i = 0; i < n; i++) {
         const T *xr = x + i * inner;
-        T *yr = y ? y + i * inner : NULL;
         for (size_t k = 0; k < w; k++) {
-            double e = FA_FN(sumexp_step)(xr[k], (double)m[k], &s[k], &c[k], &z[k]);
-            if (yr) yr[k] = (T)e;
+            double lo;
+            double d = FA_DIFF((double)xr[k], md[k], &lo);
+            e[k] = FA_EXP(d, lo);
         }
+        if (y) {
+            T *yr = y + i * inner;
+            for (size_t k = 0; k < w; k++) yr[k] = (T)e[k];
+        }
+        for (size_t k = 0; k < w; k++) FA_FN(sum_term)(e[k], &s[k], &c[k], &z[k]);
     }
-    for (size_t k = 0; k < w; k++) sm1[k] = FA_FN(finish_sm1)(&s[k], &c[k], &z[k], 1);
+    for (size_t k = 0; k < w; k++) sm1[k] = FA_FN(finish_sm1)(s[k], c[k], z[k]);
+}
+
+/* 1 if the row (stride `stride`) holds a NaN: for the rare non-finite-max path. */
+static inline int FA_FN(has_nan)(const T *x, size_t n, size_t stride)
+{
+    for (size_t j = 0; j < n; j++)
+        if (x[j * stride] != x[j * stride]) return 1;
+    return 0;
 }
