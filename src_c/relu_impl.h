@@ -1,6 +1,6 @@
 /* Template (see dtype.h): y = IEEE 754-2019 maximum(x, +0.0), one streaming
- * pass.  !(x <= 0) keeps x > 0 and NaN (bits untouched); everything else,
- * -0.0 included, becomes +0.0. */
+ * pass.  !(x <= 0) keeps x > 0 and NaN (bits untouched, signalling NaN
+ * included); everything else, -0.0 included, becomes +0.0. */
 #include "dtype.h"
 
 void FA_FN(relu)(const T *x, T *y, size_t len)

@@ -273,7 +273,7 @@ ULP_BOUND = {
 }
 
 TINY64 = float(np.finfo(np.float64).smallest_subnormal)
-TWIN64_K = 4.0  # safety factor on the "|x - max| * 2^-53" error model
+TWIN64_K = 2.0  # safety factor on the "|x - max| * 2^-53" error model
 
 
 def check_op_accuracy(op, actual, x, axis, mode, keepdims=False):
