@@ -39,6 +39,17 @@ def _deliver(dst: np.ndarray, out: Optional[np.ndarray], result: np.dtype) -> np
     return dst if dst.flags.c_contiguous else np.asarray(dst, order="C")
 
 
+def _direct_out(out: Optional[np.ndarray], xw: np.ndarray, work: np.dtype, alias_ok: bool) -> bool:
+    """The kernels can write ``out`` directly: the computing dtype in native
+    order, C-contiguous and aligned, and no overlap with the kernel's input
+    ``xw`` (being exactly ``xw`` is fine when ``alias_ok``)."""
+    if out is None or out.dtype != work or not (out.flags.c_contiguous and out.flags.aligned):
+        return False
+    if alias_ok:
+        return not ck.overlaps_partially(xw, out)
+    return not np.may_share_memory(out, xw)
+
+
 def _shape_preserving(op: int, x: Any, axis: AxisLike, out: Optional[np.ndarray]) -> np.ndarray:
     """General path of softmax (op 0) and log_softmax (op 1)."""
     arr, work, result = ck.as_float(x)
@@ -51,18 +62,7 @@ def _shape_preserving(op: int, x: Any, axis: AxisLike, out: Optional[np.ndarray]
     perm, outer, n, inner = ck.plan(xw.shape, axes)
     if perm is not None:
         xw = np.ascontiguousarray(xw.transpose(perm))
-    if (
-        out is not None
-        and perm is None
-        and out.dtype == work
-        and out.flags.c_contiguous
-        and out.flags.aligned
-        and out.dtype.isnative
-        and not ck.overlaps_partially(xw, out)
-    ):
-        dst = out
-    else:
-        dst = np.empty(xw.shape, work)
+    dst = out if perm is None and _direct_out(out, xw, work, True) else np.empty(xw.shape, work)
     nat.reduce_raw(op, xw, dst, outer, n, inner)
     if perm is not None:
         dst = dst.transpose(np.argsort(perm))
@@ -104,17 +104,7 @@ def logsumexp(
         xw = np.ascontiguousarray(xw.transpose(perm))
     # The kernel writes the groups in the order of the kept axes: exactly the
     # C order of the result, whatever perm was.
-    if (
-        out is not None
-        and out.dtype == work
-        and out.flags.c_contiguous
-        and out.flags.aligned
-        and out.dtype.isnative
-        and not np.may_share_memory(out, xw)
-    ):
-        dst = out
-    else:
-        dst = np.empty(rshape, work)
+    dst = out if _direct_out(out, xw, work, False) else np.empty(rshape, work)
     nat.reduce_raw(nat.LOGSUMEXP, xw, dst, outer, n, inner)
     res = _deliver(dst, out, result)
     if out is None and res.ndim == 0:
@@ -132,17 +122,7 @@ def relu(x: Any, *, out: Optional[np.ndarray] = None) -> np.ndarray:
     if work not in _NATIVE:
         return twin.relu(arr, out=out)
     xw = np.asarray(arr, dtype=work, order="C")
-    if (
-        out is not None
-        and out.dtype == work
-        and out.flags.c_contiguous
-        and out.flags.aligned
-        and out.dtype.isnative
-        and not ck.overlaps_partially(xw, out)
-    ):
-        dst = out
-    else:
-        dst = np.empty(xw.shape, work)
+    dst = out if _direct_out(out, xw, work, True) else np.empty(xw.shape, work)
     nat.relu_raw(xw, dst)
     return _deliver(dst, out, result)
 

@@ -98,6 +98,24 @@ cdef inline bint _out_ok(cnp.ndarray out, int typenum, int nd, cnp.npy_intp *dim
     return True
 
 
+cdef object _fast_out(cnp.ndarray x, object out, int typenum, int nd, cnp.npy_intp *dims,
+                      bint alias_ok):
+    """The array to write a fast-path result to: a new one when out is None,
+    out itself when the kernels can write it directly (x's dtype, C-contiguous,
+    writeable, exactly `dims`, no overlap with x except, when alias_ok, being
+    x itself), else None (the general path will handle it)."""
+    if out is None:
+        return cnp.PyArray_EMPTY(nd, dims, typenum, 0)
+    if type(out) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray ya = <cnp.ndarray>out
+    if not _out_ok(ya, typenum, nd, dims) or _overlap_partially(x, ya):
+        return None
+    if not alias_ok and cnp.PyArray_DATA(x) == cnp.PyArray_DATA(ya):
+        return None
+    return ya
+
+
 cdef inline bint _axis_split(cnp.ndarray x, object axis, size_t *outer, size_t *n,
                              size_t *inner, int *ax):
     """(outer, n, inner) for an int axis (ax >= 0) or None (ax = -1)."""
@@ -177,17 +195,9 @@ def reduce_fast(int op, x, axis, out):
         return None
     if not _axis_split(xa, axis, &outer, &n, &inner, &ax):
         return None
-    cdef int nd = cnp.PyArray_NDIM(xa)
-    cdef cnp.ndarray ya
-    if out is None:
-        ya = <cnp.ndarray>cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typenum, 0)
-    else:
-        if type(out) is not cnp.ndarray:
-            return None
-        ya = <cnp.ndarray>out
-        if not _out_ok(ya, typenum, nd, cnp.PyArray_DIMS(xa)) or _overlap_partially(xa, ya):
-            return None
-    _reduce(op, xa, ya, outer, n, inner)
+    ya = _fast_out(xa, out, typenum, cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), True)
+    if ya is not None:
+        _reduce(op, xa, <cnp.ndarray>ya, outer, n, inner)
     return ya
 
 
@@ -215,19 +225,12 @@ def logsumexp_fast(x, axis, bint keepdims, out):
         else:
             rdims[rnd] = dims[i]
             rnd += 1
-    cdef cnp.ndarray ya
-    if out is None:
-        ya = <cnp.ndarray>cnp.PyArray_EMPTY(rnd, rdims, typenum, 0)
-    else:
-        if type(out) is not cnp.ndarray:
-            return None
-        ya = <cnp.ndarray>out
-        # Any overlap goes to the general path: the output is not row-aligned
-        # with the input, so writing it could clobber rows not yet read.
-        if not _out_ok(ya, typenum, rnd, rdims) or _overlap_partially(xa, ya) \
-                or cnp.PyArray_DATA(xa) == cnp.PyArray_DATA(ya):
-            return None
-    _reduce(K_LOGSUMEXP, xa, ya, outer, n, inner)
+    # No overlap at all: the output is not laid out like the input, so
+    # writing it could clobber groups not yet read.
+    ya = _fast_out(xa, out, typenum, rnd, rdims, False)
+    if ya is None:
+        return None
+    _reduce(K_LOGSUMEXP, xa, <cnp.ndarray>ya, outer, n, inner)
     if out is None and rnd == 0:
         return ya[()]
     return ya
@@ -241,17 +244,9 @@ def relu_fast(x, out):
     cdef int typenum = cnp.PyArray_TYPE(xa)
     if not _is_float(typenum) or not _usable(xa, typenum):
         return None
-    cdef int nd = cnp.PyArray_NDIM(xa)
-    cdef cnp.ndarray ya
-    if out is None:
-        ya = <cnp.ndarray>cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typenum, 0)
-    else:
-        if type(out) is not cnp.ndarray:
-            return None
-        ya = <cnp.ndarray>out
-        if not _out_ok(ya, typenum, nd, cnp.PyArray_DIMS(xa)) or _overlap_partially(xa, ya):
-            return None
-    _relu(xa, ya)
+    ya = _fast_out(xa, out, typenum, cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), True)
+    if ya is not None:
+        _relu(xa, <cnp.ndarray>ya)
     return ya
 
 

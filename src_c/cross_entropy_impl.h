@@ -63,17 +63,11 @@ void FA_FN(ce_index)(const T *x, const int64_t *label, const double *w, size_t o
             size_t nw = inner - c0 < FA_CHUNK ? inner - c0 : FA_CHUNK;
             T m[FA_CHUNK];
             double L[FA_CHUNK];
-            if (inner == 1) {
-                if (lo[0] == ignore_index) {
-                    if (out) out[0] = 0;
-                    continue;
-                }
-                m[0] = FA_FN(row_max)(xo, C);
-                L[0] = FA_FN(row_sumexp_m1)(xo, C, m[0], NULL);
-            } else {
-                FA_FN(cols_max)(xo + c0, C, inner, nw, m);
-                FA_FN(cols_sumexp_m1)(xo + c0, C, inner, nw, m, NULL, L);
+            if (inner == 1 && lo[0] == ignore_index) { /* skip the row's logits */
+                if (out) out[0] = 0;
+                continue;
             }
+            FA_FN(group_stats)(xo + c0, C, inner, nw, m, NULL, L);
             for (size_t k = 0; k < nw; k++) {
                 int64_t t = lo[c0 + k];
                 if (t == ignore_index) {
@@ -109,13 +103,7 @@ void FA_FN(ce_prob)(const T *x, const T *p, const double *w, size_t outer, size_
             size_t nw = inner - c0 < FA_CHUNK ? inner - c0 : FA_CHUNK;
             T m[FA_CHUNK];
             double L[FA_CHUNK];
-            if (inner == 1) {
-                m[0] = FA_FN(row_max)(xo, C);
-                L[0] = FA_FN(row_sumexp_m1)(xo, C, m[0], NULL);
-            } else {
-                FA_FN(cols_max)(xo + c0, C, inner, nw, m);
-                FA_FN(cols_sumexp_m1)(xo + c0, C, inner, nw, m, NULL, L);
-            }
+            FA_FN(group_stats)(xo + c0, C, inner, nw, m, NULL, L);
             for (size_t k = 0; k < nw; k++) {
                 double vsum;
                 double gap = FA_FN(gap_dot)(xo + c0 + k, po + c0 + k, w, C, inner, m[k], eps,

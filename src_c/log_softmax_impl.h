@@ -22,8 +22,7 @@ static void FA_FN(log_softmax_cols)(const T *x, T *y, size_t n, size_t inner, si
 {
     T m[FA_CHUNK];
     double L[FA_CHUNK];
-    FA_FN(cols_max)(x, n, inner, w, m);
-    FA_FN(cols_sumexp_m1)(x, n, inner, w, m, NULL, L);
+    FA_FN(group_stats)(x, n, inner, w, m, NULL, L);
     for (size_t k = 0; k < w; k++) L[k] = log1p(L[k]);
     for (size_t i = 0; i < n; i++) {
         const T *xr = x + i * inner;
@@ -34,17 +33,5 @@ static void FA_FN(log_softmax_cols)(const T *x, T *y, size_t n, size_t inner, si
 
 void FA_FN(log_softmax)(const T *x, T *y, size_t outer, size_t n, size_t inner)
 {
-    if (n == 0) return;
-    for (size_t o = 0; o < outer; o++) {
-        const T *xo = x + o * n * inner;
-        T *yo = y + o * n * inner;
-        if (inner == 1) {
-            FA_FN(log_softmax_row)(xo, yo, n);
-            continue;
-        }
-        for (size_t c0 = 0; c0 < inner; c0 += FA_CHUNK) {
-            size_t w = inner - c0 < FA_CHUNK ? inner - c0 : FA_CHUNK;
-            FA_FN(log_softmax_cols)(xo + c0, yo + c0, n, inner, w);
-        }
-    }
+    FA_FN(map_groups)(x, y, outer, n, inner, FA_FN(log_softmax_row), FA_FN(log_softmax_cols));
 }

@@ -20,20 +20,13 @@ void FA_FN(logsumexp)(const T *x, T *y, size_t outer, size_t n, size_t inner)
     }
     for (size_t o = 0; o < outer; o++) {
         const T *xo = x + o * n * inner;
-        T *yo = y + o * inner;
-        if (inner == 1) {
-            double m = FA_FN(row_max)(xo, n);
-            yo[0] = FA_FN(lse_finish)(xo, n, 1, m, FA_FN(row_sumexp_m1)(xo, n, m, NULL));
-            continue;
-        }
         for (size_t c0 = 0; c0 < inner; c0 += FA_CHUNK) {
             size_t w = inner - c0 < FA_CHUNK ? inner - c0 : FA_CHUNK;
             T m[FA_CHUNK];
             double sm1[FA_CHUNK];
-            FA_FN(cols_max)(xo + c0, n, inner, w, m);
-            FA_FN(cols_sumexp_m1)(xo + c0, n, inner, w, m, NULL, sm1);
+            FA_FN(group_stats)(xo + c0, n, inner, w, m, NULL, sm1);
             for (size_t k = 0; k < w; k++)
-                yo[c0 + k] = FA_FN(lse_finish)(xo + c0 + k, n, inner, m[k], sm1[k]);
+                y[o * inner + c0 + k] = FA_FN(lse_finish)(xo + c0 + k, n, inner, m[k], sm1[k]);
         }
     }
 }

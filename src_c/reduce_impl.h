@@ -112,6 +112,43 @@ static inline void FA_FN(cols_sumexp_m1)(const T *x, size_t n, size_t inner, siz
     for (size_t k = 0; k < w; k++) sm1[k] = FA_FN(finish_sm1)(s[k], c[k], z[k]);
 }
 
+/* Both passes for w groups starting at x: one contiguous row when inner == 1
+ * (then w == 1), else w <= FA_CHUNK columns of stride inner.  y (optional,
+ * x's layout) receives the exponentials. */
+static inline void FA_FN(group_stats)(const T *x, size_t n, size_t inner, size_t w, T *m,
+                                      T *y, double *sm1)
+{
+    if (inner == 1) {
+        m[0] = FA_FN(row_max)(x, n);
+        sm1[0] = FA_FN(row_sumexp_m1)(x, n, m[0], y);
+    } else {
+        FA_FN(cols_max)(x, n, inner, w, m);
+        FA_FN(cols_sumexp_m1)(x, n, inner, w, m, y, sm1);
+    }
+}
+
+/* Shape-preserving ops: row(x, y, n) on every row when inner == 1, else
+ * cols(x, y, n, inner, w) on chunks of w <= FA_CHUNK columns (y has x's
+ * layout).  Static inline with constant callbacks: fully inlined. */
+static inline void FA_FN(map_groups)(const T *x, T *y, size_t outer, size_t n, size_t inner,
+                                     void (*row)(const T *, T *, size_t),
+                                     void (*cols)(const T *, T *, size_t, size_t, size_t))
+{
+    if (n == 0) return;
+    for (size_t o = 0; o < outer; o++) {
+        const T *xo = x + o * n * inner;
+        T *yo = y + o * n * inner;
+        if (inner == 1) {
+            row(xo, yo, n);
+            continue;
+        }
+        for (size_t c0 = 0; c0 < inner; c0 += FA_CHUNK) {
+            size_t w = inner - c0 < FA_CHUNK ? inner - c0 : FA_CHUNK;
+            cols(xo + c0, yo + c0, n, inner, w);
+        }
+    }
+}
+
 /* 1 if the row (stride `stride`) holds a NaN: for the rare non-finite-max path. */
 static inline int FA_FN(has_nan)(const T *x, size_t n, size_t stride)
 {

@@ -16,8 +16,7 @@ static void FA_FN(softmax_cols)(const T *x, T *y, size_t n, size_t inner, size_t
 {
     T m[FA_CHUNK];
     double inv[FA_CHUNK];
-    FA_FN(cols_max)(x, n, inner, w, m);
-    FA_FN(cols_sumexp_m1)(x, n, inner, w, m, y, inv);
+    FA_FN(group_stats)(x, n, inner, w, m, y, inv);
     for (size_t k = 0; k < w; k++) inv[k] = 1.0 / (1.0 + inv[k]);
     for (size_t i = 0; i < n; i++) {
         T *yr = y + i * inner;
@@ -27,17 +26,5 @@ static void FA_FN(softmax_cols)(const T *x, T *y, size_t n, size_t inner, size_t
 
 void FA_FN(softmax)(const T *x, T *y, size_t outer, size_t n, size_t inner)
 {
-    if (n == 0) return;
-    for (size_t o = 0; o < outer; o++) {
-        const T *xo = x + o * n * inner;
-        T *yo = y + o * n * inner;
-        if (inner == 1) {
-            FA_FN(softmax_row)(xo, yo, n);
-            continue;
-        }
-        for (size_t c0 = 0; c0 < inner; c0 += FA_CHUNK) {
-            size_t w = inner - c0 < FA_CHUNK ? inner - c0 : FA_CHUNK;
-            FA_FN(softmax_cols)(xo + c0, yo + c0, n, inner, w);
-        }
-    }
+    FA_FN(map_groups)(x, y, outer, n, inner, FA_FN(softmax_row), FA_FN(softmax_cols));
 }
