@@ -5,7 +5,8 @@ The public functions run hand-written C kernels (GIL released) for float32
 and float64; ``fastact.numpy_impl`` is their NumPy twin with the same
 semantics.  Setting the environment variable ``FASTACT_BACKEND=numpy``
 before import binds the public names to the twin (``fastact.BACKEND`` says
-which is active).
+which is active).  ``FASTACT_ISA=scalar|sse2|avx2|avx512`` (also read at
+import) caps the SIMD level of the kernels below the best one the CPU runs.
 """
 
 from __future__ import annotations
@@ -39,14 +40,16 @@ else:
 
 def show_config() -> dict:
     """Print and return the build configuration: version, active backend,
-    the kernel levels compiled in and the one in use (chosen once at import;
-    ``None`` when the native extension cannot be loaded)."""
+    the kernel levels compiled in, the best one this CPU supports and the one
+    in use (chosen once at import: the best, or ``FASTACT_ISA`` when that
+    names a lower one; ``None`` when the native extension cannot be loaded)."""
     try:
         from . import _native
 
         compiled, in_use = list(_native.KERNELS_COMPILED), _native.KERNEL_IN_USE
+        cpu = _native.CPU_LEVEL
     except ImportError as exc:  # pragma: no cover - only without a build
-        compiled, in_use = [], None
+        compiled, in_use, cpu = [], None, None
         print(f"fastact: native extension not available: {exc}")
     import numpy
 
@@ -54,6 +57,7 @@ def show_config() -> dict:
         "version": __version__,
         "backend": BACKEND,
         "kernels_compiled": compiled,
+        "cpu_level": cpu,
         "kernel_in_use": in_use,
         "numpy": numpy.__version__,
     }

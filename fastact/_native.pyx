@@ -44,14 +44,34 @@ cdef extern from "fastact.h" nogil:
                         size_t, double, double *, double *) noexcept nogil
     fa_table_f32 fa_f32
     fa_table_f64 fa_f64
-    const char *fa_init()
+    int fa_cpu_level()
+    int fa_init(const char *request)
+    const char *fa_level_name(int level)
     const char *fa_compiled_levels()
     ptrdiff_t fa_first_bad_label(const int64_t *, size_t, int64_t, int64_t)
 
-#: Name of the kernel level in use (chosen once, here, at import).
-KERNEL_IN_USE = fa_init().decode()
-#: Kernel levels compiled into this build.
+import os as _os
+
+#: Kernel levels compiled into this build, lowest first.
 KERNELS_COMPILED = tuple(fa_compiled_levels().decode().split())
+#: Highest level this CPU and OS support.
+CPU_LEVEL = fa_level_name(fa_cpu_level()).decode()
+#: FASTACT_ISA, read once: a lower level to use than the best one.
+ISA_REQUEST = _os.environ.get("FASTACT_ISA", "").strip().lower()
+
+
+def _init_tables():
+    level = fa_init(ISA_REQUEST.encode())
+    if level < 0:
+        raise ImportError(
+            f"FASTACT_ISA={ISA_REQUEST!r} is not a kernel level; use one of "
+            f"{', '.join(KERNELS_COMPILED)} (or leave it unset for the best one)"
+        )
+    return fa_level_name(level).decode()
+
+
+#: Name of the kernel level in use (chosen once, here, at import).
+KERNEL_IN_USE = _init_tables()
 
 cdef enum:
     K_SOFTMAX = 0

@@ -1,10 +1,3 @@
-/* cross_entropy kernels for float32 and float64: instantiates cross_entropy_impl.h twice. */
-#include "fastact.h"
-
-#define FA_DTYPE 32
-#include "cross_entropy_impl.h"
-#undef FA_DTYPE
-
-#define FA_DTYPE 64
-#include "cross_entropy_impl.h"
-#undef FA_DTYPE
+/* cross_entropy kernels: cross_entropy_impl.h for every dtype and ISA level. */
+#define FA_TEMPLATE "cross_entropy_impl.h"
+#include "instantiate.h"

@@ -1,11 +1,30 @@
 /* The one place where kernels are chosen.  fa_init() fills the per-dtype
- * tables once (at import of the extension); every caller goes through them.
- * Today there is one level, "generic": portable C that the compiler
- * vectorises for the baseline ISA.  ISA-specific levels plug in here. */
+ * tables once (at import of the extension, before any kernel runs); every
+ * caller goes through them.  A level's table starts from the portable
+ * kernels compiled for that level (instantiate.h); hand-written kernels for
+ * the level replace entries here. */
+#include <string.h>
+
 #include "fastact.h"
 
 fa_table_f32 fa_f32;
 fa_table_f64 fa_f64;
+
+static const char *const level_names[] = {"scalar", "sse2", "avx2", "avx512"};
+
+const char *fa_level_name(int level)
+{
+    return (level >= 0 && level <= FA_LEVEL_AVX512) ? level_names[level] : NULL;
+}
+
+const char *fa_compiled_levels(void)
+{
+#if FA_HAVE_X86_LEVELS
+    return "scalar sse2 avx2 avx512";
+#else
+    return "scalar";
+#endif
+}
 
 #define FA_FILL(table, SUF)                          \
     do {                                             \
@@ -17,14 +36,33 @@ fa_table_f64 fa_f64;
         (table).ce_prob = fa_ce_prob_##SUF;          \
     } while (0)
 
-const char *fa_init(void)
+int fa_init(const char *request)
 {
-    FA_FILL(fa_f32, f32);
-    FA_FILL(fa_f64, f64);
-    return "generic";
+    int level = fa_cpu_level();
+    if (request && *request) {
+        int want = -1;
+        for (int i = 0; i <= FA_LEVEL_AVX512; i++)
+            if (strcmp(request, level_names[i]) == 0) want = i;
+        if (want < 0) return -1;
+        if (want < level) level = want;
+    }
+    /* sse2 is the x86-64 baseline: its portable kernels are the scalar ones
+     * (compiled for SSE2 there). */
+    FA_FILL(fa_f32, f32_scalar);
+    FA_FILL(fa_f64, f64_scalar);
+#if FA_HAVE_X86_LEVELS
+    if (level == FA_LEVEL_AVX2) {
+        FA_FILL(fa_f32, f32_avx2);
+        FA_FILL(fa_f64, f64_avx2);
+    } else if (level == FA_LEVEL_AVX512) {
+        FA_FILL(fa_f32, f32_avx512);
+        FA_FILL(fa_f64, f64_avx512);
+    }
+#else
+    level = FA_LEVEL_SCALAR;
+#endif
+    return level;
 }
-
-const char *fa_compiled_levels(void) { return "generic"; }
 
 ptrdiff_t fa_first_bad_label(const int64_t *label, size_t len, int64_t C, int64_t ignore_index)
 {

@@ -21,27 +21,41 @@
 extern "C" {
 #endif
 
-#define FA_DECLARE_KERNELS(T, SUF)                                                   \
-    void fa_softmax_##SUF(const T *x, T *y, size_t outer, size_t n, size_t inner);   \
-    void fa_log_softmax_##SUF(const T *x, T *y, size_t outer, size_t n,              \
-                              size_t inner);                                         \
-    /* y has outer * inner elements */                                               \
-    void fa_logsumexp_##SUF(const T *x, T *y, size_t outer, size_t n, size_t inner); \
-    void fa_relu_##SUF(const T *x, T *y, size_t len);                                \
-    /* labels must have passed fa_first_bad_label; weight may be NULL (all ones);    \
-       loss (outer * inner elements) may be NULL.  *sum = sum of the losses,         \
-       *wsum = sum of weight[label] over the labels that are not ignored. */         \
-    void fa_ce_index_##SUF(const T *x, const int64_t *label, const double *weight,        \
-                           size_t outer, size_t C, size_t inner,                     \
-                           int64_t ignore_index, double label_smoothing, T *loss,    \
-                           double *sum, double *wsum);                               \
-    /* p has the shape of x (class probabilities); weight may be NULL. */            \
-    void fa_ce_prob_##SUF(const T *x, const T *p, const double *weight, size_t outer,     \
-                          size_t C, size_t inner, double label_smoothing, T *loss,   \
+/* ISA levels, in increasing order.  On x86-64 with GCC or Clang the kernels
+ * are also compiled for AVX2+FMA and AVX-512 (instantiate.h); elsewhere
+ * (aarch64, MSVC) only the portable "scalar" level exists. */
+enum { FA_LEVEL_SCALAR = 0, FA_LEVEL_SSE2 = 1, FA_LEVEL_AVX2 = 2, FA_LEVEL_AVX512 = 3 };
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#define FA_HAVE_X86_LEVELS 1
+#else
+#define FA_HAVE_X86_LEVELS 0
+#endif
+
+#define FA_DECLARE_KERNELS(T, SUF)                                                      \
+    void fa_softmax_##SUF(const T *x, T *y, size_t outer, size_t n, size_t inner);      \
+    void fa_log_softmax_##SUF(const T *x, T *y, size_t outer, size_t n, size_t inner);  \
+    /* y has outer * inner elements */                                                  \
+    void fa_logsumexp_##SUF(const T *x, T *y, size_t outer, size_t n, size_t inner);    \
+    void fa_relu_##SUF(const T *x, T *y, size_t len);                                   \
+    /* labels must have passed fa_first_bad_label; weight may be NULL (all ones);       \
+       loss (outer * inner elements) may be NULL.  *sum = sum of the losses,            \
+       *wsum = sum of weight[label] over the labels that are not ignored. */            \
+    void fa_ce_index_##SUF(const T *x, const int64_t *label, const double *weight,      \
+                           size_t outer, size_t C, size_t inner, int64_t ignore_index,  \
+                           double label_smoothing, T *loss, double *sum, double *wsum); \
+    /* p has the shape of x (class probabilities); weight may be NULL. */               \
+    void fa_ce_prob_##SUF(const T *x, const T *p, const double *weight, size_t outer,   \
+                          size_t C, size_t inner, double label_smoothing, T *loss,      \
                           double *sum);
 
-FA_DECLARE_KERNELS(float, f32)
-FA_DECLARE_KERNELS(double, f64)
+FA_DECLARE_KERNELS(float, f32_scalar)
+FA_DECLARE_KERNELS(double, f64_scalar)
+#if FA_HAVE_X86_LEVELS
+FA_DECLARE_KERNELS(float, f32_avx2)
+FA_DECLARE_KERNELS(double, f64_avx2)
+FA_DECLARE_KERNELS(float, f32_avx512)
+FA_DECLARE_KERNELS(double, f64_avx512)
+#endif
 
 #define FA_DECLARE_TABLE(T, SUF)                                                      \
     typedef struct {                                                                  \
@@ -62,9 +76,15 @@ FA_DECLARE_TABLE(double, f64)
 extern fa_table_f32 fa_f32;
 extern fa_table_f64 fa_f64;
 
-/* Fill the tables (idempotent).  Returns the name of the kernel level chosen. */
-const char *fa_init(void);
-/* Space-separated names of the kernel levels compiled into this build. */
+/* Highest level this CPU and OS support (cpuid + xgetbv; cpu.c). */
+int fa_cpu_level(void);
+/* Fill the tables with the highest supported level, or a lower one when
+ * `request` names one ("scalar", "sse2", "avx2", "avx512"; NULL or "" for
+ * the best).  Returns the level used, or -1 for an unknown name. */
+int fa_init(const char *request);
+/* Name of a level; NULL when out of range. */
+const char *fa_level_name(int level);
+/* Space-separated names of the levels compiled into this build. */
 const char *fa_compiled_levels(void);
 
 /* Index of the first label outside [0, C) that is not ignore_index, or -1. */

@@ -1,10 +1,3 @@
-/* log_softmax kernels for float32 and float64: instantiates log_softmax_impl.h twice. */
-#include "fastact.h"
-
-#define FA_DTYPE 32
-#include "log_softmax_impl.h"
-#undef FA_DTYPE
-
-#define FA_DTYPE 64
-#include "log_softmax_impl.h"
-#undef FA_DTYPE
+/* log_softmax kernels: log_softmax_impl.h for every dtype and ISA level. */
+#define FA_TEMPLATE "log_softmax_impl.h"
+#include "instantiate.h"

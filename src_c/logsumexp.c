@@ -1,10 +1,3 @@
-/* logsumexp kernels for float32 and float64: instantiates logsumexp_impl.h twice. */
-#include "fastact.h"
-
-#define FA_DTYPE 32
-#include "logsumexp_impl.h"
-#undef FA_DTYPE
-
-#define FA_DTYPE 64
-#include "logsumexp_impl.h"
-#undef FA_DTYPE
+/* logsumexp kernels: logsumexp_impl.h for every dtype and ISA level. */
+#define FA_TEMPLATE "logsumexp_impl.h"
+#include "instantiate.h"

@@ -1,10 +1,3 @@
-/* relu kernels for float32 and float64: instantiates relu_impl.h twice. */
-#include "fastact.h"
-
-#define FA_DTYPE 32
-#include "relu_impl.h"
-#undef FA_DTYPE
-
-#define FA_DTYPE 64
-#include "relu_impl.h"
-#undef FA_DTYPE
+/* relu kernels: relu_impl.h for every dtype and ISA level. */
+#define FA_TEMPLATE "relu_impl.h"
+#include "instantiate.h"

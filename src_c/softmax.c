@@ -1,10 +1,3 @@
-/* softmax kernels for float32 and float64: instantiates softmax_impl.h twice. */
-#include "fastact.h"
-
-#define FA_DTYPE 32
-#include "softmax_impl.h"
-#undef FA_DTYPE
-
-#define FA_DTYPE 64
-#include "softmax_impl.h"
-#undef FA_DTYPE
+/* softmax kernels: softmax_impl.h for every dtype and ISA level. */
+#define FA_TEMPLATE "softmax_impl.h"
+#include "instantiate.h"
