@@ -25,11 +25,13 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from summary import (  # noqa: E402  (bench/ is not a package)
-    PATHS, input_array, iter_cases, make_call, make_copy, shape_id,
+    PATHS, input_array, iter_cases, make_call, make_copy, shape_id, steady_state_allocator,
 )
 
 fastact = pytest.importorskip("fastact")
 numpy_impl = pytest.importorskip("fastact.numpy_impl")
+
+steady_state_allocator()  # see bench/summary.py: avoids order-dependent NumPy timings
 
 ROUND_BUDGET = 0.4       # seconds of timed calls per case (approximate)
 MIN_ROUND_TIME = 1e-4    # a round lasts at least this long (iterations >= 1)

@@ -33,7 +33,16 @@ if BACKEND not in ("native", "numpy"):
     raise ImportError(f"FASTACT_BACKEND must be 'native' or 'numpy'; got {BACKEND!r}")
 
 if BACKEND == "native":
-    from ._api import cross_entropy, log_softmax, logsumexp, relu, softmax
+    try:
+        from ._api import cross_entropy, log_softmax, logsumexp, relu, softmax
+    except ImportError as _exc:
+        if "FASTACT_ISA" in str(_exc):
+            raise
+        raise ImportError(
+            f"fastact's native extension could not be loaded ({_exc}). Build it with "
+            "'pip install .' (or 'pip install -e .' in a source tree), or set "
+            "FASTACT_BACKEND=numpy to use the NumPy implementation."
+        ) from _exc
 else:
     from .numpy_impl import cross_entropy, log_softmax, logsumexp, relu, softmax
 

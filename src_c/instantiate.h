@@ -42,6 +42,9 @@ FA_TARGET_BEGIN("avx2,fma")
 FA_TARGET_END
 
 FA_TARGET_BEGIN("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
+#include "rows_avx512.h"
+#undef FA_HAND
+#define FA_HAND 1
 #define FA_DTYPE 32
 #define FA_ISA avx512
 #include FA_TEMPLATE
@@ -52,5 +55,7 @@ FA_TARGET_BEGIN("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
 #include FA_TEMPLATE
 #undef FA_ISA
 #undef FA_DTYPE
+#undef FA_HAND
+#define FA_HAND 0
 FA_TARGET_END
 #endif

@@ -8,8 +8,16 @@
 /* x: the group's first element, its elements `stride` apart. */
 static inline T FA_FN(lse_finish)(const T *x, size_t n, size_t stride, double m, double sm1)
 {
-    if (isfinite(m)) return (T)(m + log1p(sm1)); /* NaN in the group: sm1 is NaN */
-    return FA_FN(has_nan)(x, n, stride) ? (T)NAN : (T)m;
+    if (!isfinite(m)) return FA_FN(has_nan)(x, n, stride) ? (T)NAN : (T)m;
+    double r = m + log1p(sm1); /* NaN in the group: sm1 is NaN */
+#if FA_HAND && FA_DTYPE == 32
+    /* The hand-written float32 sum has a relative error up to ~2^-24 (its
+     * exponentials are float32), i.e. that much absolute error in r: fine
+     * for |r| >= 1 (<= 1.5 ULP), too much below.  Redo such rows with the
+     * exponentials in double. */
+    if (stride == 1 && fabs(r) < 1.0) r = m + log1p(FA_FN(row_sumexp_m1_portable)(x, n, m, NULL));
+#endif
+    return (T)r;
 }
 
 void FA_FN(logsumexp)(const T *x, T *y, size_t outer, size_t n, size_t inner)

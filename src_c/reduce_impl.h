@@ -16,8 +16,17 @@
 #include "fa_math.h"
 #include "dtype.h"
 
+/* FA_HAND: the level has hand-written row primitives (rows_<isa>.h), named
+ * FA_HFN(row_max) and FA_HFN(row_sumexp_m1). */
+#ifndef FA_HAND
+#define FA_HAND 0
+#endif
+
 static inline T FA_FN(row_max)(const T *x, size_t n)
 {
+#if FA_HAND
+    return FA_HFN(row_max)(x, n);
+#else
     T mv[FA_LANES];
     for (size_t l = 0; l < FA_LANES; l++) mv[l] = -INFINITY;
     size_t j = 0;
@@ -27,6 +36,7 @@ static inline T FA_FN(row_max)(const T *x, size_t n)
     T m = mv[0];
     for (size_t l = 1; l < FA_LANES; l++) m = FA_MAX(m, mv[l]);
     return m;
+#endif
 }
 
 /* e[j] = exp(x[j] - m) for j < len (a map loop: vectorised). */
@@ -54,8 +64,9 @@ static inline double FA_FN(finish_sm1)(double S, double Cc, double Z)
     return (Z - 1.0) + fa_acc_value(S, Cc);
 }
 
-/* Row version.  When y is not NULL, y[j] = exp(x[j] - m) rounded to T. */
-static inline double FA_FN(row_sumexp_m1)(const T *x, size_t n, double m, T *y)
+/* Row version.  When y is not NULL, y[j] = exp(x[j] - m) rounded to T.
+ * The portable one forms the exponentials in double for both dtypes. */
+static inline double FA_FN(row_sumexp_m1_portable)(const T *x, size_t n, double m, T *y)
 {
     double s[FA_LANES] = {0}, c[FA_LANES] = {0}, z[FA_LANES] = {0};
     double e[FA_TILE];
@@ -76,6 +87,17 @@ static inline double FA_FN(row_sumexp_m1)(const T *x, size_t n, double m, T *y)
         Z += z[l];
     }
     return FA_FN(finish_sm1)(S, Cc, Z);
+}
+
+/* The level's row version: hand-written where there is one (float32 there
+ * forms the exponentials in float32: each within ~1 ULP, summed in double). */
+static inline double FA_FN(row_sumexp_m1)(const T *x, size_t n, double m, T *y)
+{
+#if FA_HAND
+    return FA_HFN(row_sumexp_m1)(x, n, m, y);
+#else
+    return FA_FN(row_sumexp_m1_portable)(x, n, m, y);
+#endif
 }
 
 /* Column-chunk versions: m[k] and sm1[k] for k < w. */

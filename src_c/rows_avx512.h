@@ -1,0 +1,228 @@
+/* Hand-written AVX-512 row primitives (max pass, sum-of-exp pass) that the
+ * kernel templates use at the avx512 level in place of the portable ones
+ * (reduce_impl.h, FA_HAND).  Included inside the AVX-512 target region of
+ * instantiate.h.  Same contracts as the portable versions:
+ *   row_max:       max of the row, NaN skipped;
+ *   row_sumexp_m1: s - 1 with s = sum exp(x - m), maxima counted exactly,
+ *                  optionally storing exp(x - m) to y.
+ * Tails use masked loads and stores (no scalar loop). */
+#ifndef FA_ROWS_AVX512_H
+#define FA_ROWS_AVX512_H
+
+#include <immintrin.h>
+#include <stddef.h>
+
+#include "fa_math.h"
+
+static inline __mmask16 fa_tail16(size_t rem) { return (__mmask16)((1u << rem) - 1u); }
+static inline __mmask8 fa_tail8(size_t rem) { return (__mmask8)((1u << rem) - 1u); }
+
+/* ---------------------------------------------------------------- float32 */
+
+static inline float fa_hrow_max_f32_avx512(const float *x, size_t n)
+{
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+    size_t j = 0;
+    /* max_ps(a, b) returns b when a is NaN: x first skips NaN */
+    for (; j + 64 <= n; j += 64) {
+        m0 = _mm512_max_ps(_mm512_loadu_ps(x + j), m0);
+        m1 = _mm512_max_ps(_mm512_loadu_ps(x + j + 16), m1);
+        m2 = _mm512_max_ps(_mm512_loadu_ps(x + j + 32), m2);
+        m3 = _mm512_max_ps(_mm512_loadu_ps(x + j + 48), m3);
+    }
+    for (; j + 16 <= n; j += 16) m0 = _mm512_max_ps(_mm512_loadu_ps(x + j), m0);
+    if (j < n) m0 = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, fa_tail16(n - j), x + j), m0);
+    return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
+}
+
+/* exp(hi + lo) in float32 for hi <= 0, -inf or NaN (lo: the exact tail of
+ * x - m).  k = round(hi / ln2), r = hi - k ln2 (Cody-Waite: k ln2_hi has 16
+ * significant bits, so hi - k ln2_hi is exact) + lo, |r| <= 0.347; exp(r) by
+ * a degree-6 polynomial fitted for relative error (2^-28.3); the scale 2^k
+ * by vscalefps, which rounds subnormal results once.  Below -104 the result
+ * rounds to 0.  Error <= 1 ULP before the caller's rounding. */
+static inline __m512 fa_vexp_f32_avx512(__m512 hi, __m512 lo)
+{
+    const __m512 lim = _mm512_set1_ps(-104.0f);
+    lo = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(hi, lim, _CMP_GT_OQ), lo);
+    hi = _mm512_max_ps(lim, hi); /* NaN stays NaN (second operand) */
+    __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(hi, _mm512_set1_ps(0x1.715476p0f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0x1.62e4p-1f), hi);
+    r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0x1.7f7d1cp-20f), r);
+    r = _mm512_add_ps(r, lo);
+    __m512 p = _mm512_set1_ps(0x1.6a23cp-10f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0x1.123a22p-7f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0x1.5558f4p-5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0x1.555492p-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0x1.fffffcp-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, k);
+}
+
+/* x - m = hi + lo exactly (TwoSum). */
+static inline __m512 fa_vtwo_diff_f32_avx512(__m512 x, __m512 m, __m512 *lo)
+{
+    __m512 hi = _mm512_sub_ps(x, m);
+    __m512 xv = _mm512_add_ps(hi, m);
+    __m512 mv = _mm512_sub_ps(xv, hi);
+    *lo = _mm512_add_ps(_mm512_sub_ps(x, xv), _mm512_sub_ps(mv, m));
+    return hi;
+}
+
+/* One vector of the sum pass: e = exp(x - m) for the lanes in `valid`; the
+ * lanes where x - m == 0 are counted in *z, the others added (in double) to a0/a1. */
+static inline __m512 fa_vsumexp_step_f32_avx512(__m512 x, __m512 m, __mmask16 valid,
+                                                __m512d *a0, __m512d *a1, size_t *z)
+{
+    __m512 lo;
+    __m512 hi = fa_vtwo_diff_f32_avx512(x, m, &lo);
+    __m512 e = fa_vexp_f32_avx512(hi, lo);
+    /* x - m == 0 exactly at the maxima (and never for inf - inf = NaN) */
+    __mmask16 one = _mm512_mask_cmp_ps_mask(valid, hi, _mm512_setzero_ps(), _CMP_EQ_OQ);
+    __mmask16 add = valid & (__mmask16)~one;
+    *z += (size_t)__builtin_popcount(one);
+    *a0 = _mm512_mask_add_pd(*a0, (__mmask8)add, *a0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+    *a1 = _mm512_mask_add_pd(*a1, (__mmask8)(add >> 8), *a1,
+                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+    return e;
+}
+
+/* s - 1 (float32 row, sums in double: ample for a float32 result). */
+static inline double fa_hrow_sumexp_m1_f32_avx512(const float *x, size_t n, double m, float *y)
+{
+    const __m512 mv = _mm512_set1_ps((float)m);
+    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+    __m512d b0 = _mm512_setzero_pd(), b1 = _mm512_setzero_pd();
+    size_t z = 0, j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m512 e0 = fa_vsumexp_step_f32_avx512(_mm512_loadu_ps(x + j), mv, 0xFFFF, &a0, &a1, &z);
+        __m512 e1 = fa_vsumexp_step_f32_avx512(_mm512_loadu_ps(x + j + 16), mv, 0xFFFF, &b0, &b1, &z);
+        if (y) {
+            _mm512_storeu_ps(y + j, e0);
+            _mm512_storeu_ps(y + j + 16, e1);
+        }
+    }
+    for (; j < n; j += 16) {
+        __mmask16 valid = n - j >= 16 ? (__mmask16)0xFFFF : fa_tail16(n - j);
+        __m512 e = fa_vsumexp_step_f32_avx512(_mm512_maskz_loadu_ps(valid, x + j), mv, valid, &a0,
+                                              &a1, &z);
+        if (y) _mm512_mask_storeu_ps(y + j, valid, e);
+    }
+    double s = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(b0, b1)));
+    return ((double)z - 1.0) + s;
+}
+
+/* ---------------------------------------------------------------- float64 */
+
+static inline double fa_hrow_max_f64_avx512(const double *x, size_t n)
+{
+    const __m512d ninf = _mm512_set1_pd(-INFINITY);
+    __m512d m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        m0 = _mm512_max_pd(_mm512_loadu_pd(x + j), m0);
+        m1 = _mm512_max_pd(_mm512_loadu_pd(x + j + 8), m1);
+        m2 = _mm512_max_pd(_mm512_loadu_pd(x + j + 16), m2);
+        m3 = _mm512_max_pd(_mm512_loadu_pd(x + j + 24), m3);
+    }
+    for (; j + 8 <= n; j += 8) m0 = _mm512_max_pd(_mm512_loadu_pd(x + j), m0);
+    if (j < n) m0 = _mm512_max_pd(_mm512_mask_loadu_pd(ninf, fa_tail8(n - j), x + j), m0);
+    return _mm512_reduce_max_pd(_mm512_max_pd(_mm512_max_pd(m0, m1), _mm512_max_pd(m2, m3)));
+}
+
+static inline __m512d fa_vtwo_diff_f64_avx512(__m512d x, __m512d m, __m512d *lo)
+{
+    __m512d hi = _mm512_sub_pd(x, m);
+    __m512d xv = _mm512_add_pd(hi, m);
+    __m512d mv = _mm512_sub_pd(xv, hi);
+    *lo = _mm512_add_pd(_mm512_sub_pd(x, xv), _mm512_sub_pd(mv, m));
+    return hi;
+}
+
+/* exp(hi + lo) in float64, hi <= 0, -inf or NaN: as fa_exp_nonpos_f64
+ * (Cody-Waite, Taylor polynomial of degree 13 by Horner with FMA, < 1 ULP),
+ * the scale by vscalefpd (subnormals rounded once; below -746: 0). */
+static inline __m512d fa_vexp_f64_avx512(__m512d hi, __m512d lo)
+{
+    const __m512d lim = _mm512_set1_pd(-746.0);
+    lo = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(hi, lim, _CMP_GT_OQ), lo);
+    hi = _mm512_max_pd(lim, hi);
+    __m512d k = _mm512_roundscale_pd(_mm512_mul_pd(hi, _mm512_set1_pd(0x1.71547652b82fep0)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512d r = _mm512_fnmadd_pd(k, _mm512_set1_pd(0x1.62e42fee00000p-1), hi);
+    r = _mm512_fnmadd_pd(k, _mm512_set1_pd(0x1.a39ef35793c76p-33), r);
+    r = _mm512_add_pd(r, lo);
+    __m512d p = _mm512_set1_pd(1.0 / 6227020800.0);
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 479001600.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 39916800.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 3628800.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 362880.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 40320.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 5040.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 720.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 120.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 24.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 6.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0.5));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
+    return _mm512_scalef_pd(p, k);
+}
+
+/* One vector of the float64 sum pass.  The accumulator lanes start at 1.0
+ * and every term is <= 1, so Fast2Sum (3 operations) is exact: (s, c) is a
+ * compensated sum. */
+static inline __m512d fa_vsumexp_step_f64_avx512(__m512d x, __m512d m, __mmask8 valid,
+                                                 __m512d *s, __m512d *c, size_t *z)
+{
+    __m512d lo;
+    __m512d hi = fa_vtwo_diff_f64_avx512(x, m, &lo);
+    __m512d e = fa_vexp_f64_avx512(hi, lo);
+    __mmask8 one = _mm512_mask_cmp_pd_mask(valid, hi, _mm512_setzero_pd(), _CMP_EQ_OQ);
+    *z += (size_t)__builtin_popcount(one);
+    __m512d t = _mm512_maskz_mov_pd(valid & (__mmask8)~one, e);
+    __m512d u = _mm512_add_pd(*s, t);
+    *c = _mm512_add_pd(*c, _mm512_add_pd(_mm512_sub_pd(*s, u), t));
+    *s = u;
+    return e;
+}
+
+static inline double fa_hrow_sumexp_m1_f64_avx512(const double *x, size_t n, double m, double *y)
+{
+    const __m512d mv = _mm512_set1_pd(m);
+    __m512d s0 = _mm512_set1_pd(1.0), c0 = _mm512_setzero_pd();
+    __m512d s1 = _mm512_set1_pd(1.0), c1 = _mm512_setzero_pd();
+    size_t z = 0, j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512d e0 = fa_vsumexp_step_f64_avx512(_mm512_loadu_pd(x + j), mv, 0xFF, &s0, &c0, &z);
+        __m512d e1 = fa_vsumexp_step_f64_avx512(_mm512_loadu_pd(x + j + 8), mv, 0xFF, &s1, &c1, &z);
+        if (y) {
+            _mm512_storeu_pd(y + j, e0);
+            _mm512_storeu_pd(y + j + 8, e1);
+        }
+    }
+    for (; j < n; j += 8) {
+        __mmask8 valid = n - j >= 8 ? (__mmask8)0xFF : fa_tail8(n - j);
+        __m512d e = fa_vsumexp_step_f64_avx512(_mm512_maskz_loadu_pd(valid, x + j), mv, valid, &s0,
+                                               &c0, &z);
+        if (y) _mm512_mask_storeu_pd(y + j, valid, e);
+    }
+    /* remove the 1.0 each of the 16 lanes started from (exact: lanes < 2^53),
+     * then add the lanes up with compensation */
+    double sl[16], cl[16];
+    _mm512_storeu_pd(sl, _mm512_sub_pd(s0, _mm512_set1_pd(1.0)));
+    _mm512_storeu_pd(sl + 8, _mm512_sub_pd(s1, _mm512_set1_pd(1.0)));
+    _mm512_storeu_pd(cl, c0);
+    _mm512_storeu_pd(cl + 8, c1);
+    double S = 0.0, C = 0.0;
+    for (int l = 0; l < 16; l++) {
+        fa_acc(&S, &C, sl[l]);
+        C += cl[l];
+    }
+    return ((double)z - 1.0) + fa_acc_value(S, C);
+}
+
+#endif /* FA_ROWS_AVX512_H */
