@@ -15,7 +15,11 @@ static void FA_FN(log_softmax_row)(const T *x, T *y, size_t n)
 {
     double m = FA_FN(row_max)(x, n);
     double L = log1p(FA_FN(row_sumexp_m1)(x, n, m, NULL));
+#if FA_HAND
+    FA_HFN(row_log_softmax_out)(x, y, n, m, L);
+#else
     for (size_t j = 0; j < n; j++) y[j] = FA_FN(log_softmax_one)(x[j], m, L);
+#endif
 }
 
 static void FA_FN(log_softmax_cols)(const T *x, T *y, size_t n, size_t inner, size_t w)

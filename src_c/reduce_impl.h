@@ -17,7 +17,12 @@
 #include "dtype.h"
 
 /* FA_HAND: the level has hand-written row primitives (rows_<isa>.h), named
- * FA_HFN(row_max) and FA_HFN(row_sumexp_m1). */
+ * FA_HFN(name) = fa_h<name>_<f32|f64>_<isa>, with the contracts of the
+ * portable code they replace:
+ *   row_max(x, n)                      reduce_impl.h, row_max
+ *   row_sumexp_m1(x, n, m, y)          reduce_impl.h, row_sumexp_m1
+ *   row_scale(y, n, inv)               y[j] = y[j] * inv (softmax_impl.h)
+ *   row_log_softmax_out(x, y, n, m, L) y[j] = (x[j] - m) - L (log_softmax_impl.h) */
 #ifndef FA_HAND
 #define FA_HAND 0
 #endif

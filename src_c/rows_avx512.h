@@ -36,12 +36,12 @@ static inline float fa_hrow_max_f32_avx512(const float *x, size_t n)
     return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
 }
 
-/* exp(hi + lo) in float32 for hi <= 0, -inf or NaN (lo: the exact tail of
- * x - m).  k = round(hi / ln2), r = hi - k ln2 (Cody-Waite: k ln2_hi has 16
+/* exp(hi + lo) in float32 for hi <= 0 (any magnitude, -inf included) or NaN
+ * (lo: the exact tail of x - m; ignored where hi <= -104).  k = round(hi / ln2), r = hi - k ln2 (Cody-Waite: k ln2_hi has 16
  * significant bits, so hi - k ln2_hi is exact) + lo, |r| <= 0.347; exp(r) by
  * a degree-6 polynomial fitted for relative error (2^-28.3); the scale 2^k
- * by vscalefps, which rounds subnormal results once.  Below -104 the result
- * rounds to 0.  Error <= 1 ULP before the caller's rounding. */
+ * by vscalefps, which rounds subnormal results once (below -104: 0).
+ * Error <= 1 ULP before the caller's rounding. */
 static inline __m512 fa_vexp_f32_avx512(__m512 hi, __m512 lo)
 {
     const __m512 lim = _mm512_set1_ps(-104.0f);
@@ -73,7 +73,8 @@ static inline __m512 fa_vtwo_diff_f32_avx512(__m512 x, __m512 m, __m512 *lo)
 }
 
 /* One vector of the sum pass: e = exp(x - m) for the lanes in `valid`; the
- * lanes where x - m == 0 are counted in *z, the others added (in double) to a0/a1. */
+ * lanes where x - m == 0 are counted in *z, the others added (in double) to
+ * a0/a1. */
 static inline __m512 fa_vsumexp_step_f32_avx512(__m512 x, __m512 m, __mmask16 valid,
                                                 __m512d *a0, __m512d *a1, size_t *z)
 {
@@ -98,6 +99,11 @@ static inline double fa_hrow_sumexp_m1_f32_avx512(const float *x, size_t n, doub
     __m512d b0 = _mm512_setzero_pd(), b1 = _mm512_setzero_pd();
     size_t z = 0, j = 0;
     for (; j + 32 <= n; j += 32) {
+        /* The row after this one (if any) is read from memory next, by its
+         * max pass: start fetching it now, while this row is computed from
+         * cache (prefetches do not fault past the end). */
+        _mm_prefetch((const char *)(x + n + j), _MM_HINT_T1);
+        _mm_prefetch((const char *)(x + n + j + 16), _MM_HINT_T1);
         __m512 e0 = fa_vsumexp_step_f32_avx512(_mm512_loadu_ps(x + j), mv, 0xFFFF, &a0, &a1, &z);
         __m512 e1 = fa_vsumexp_step_f32_avx512(_mm512_loadu_ps(x + j + 16), mv, 0xFFFF, &b0, &b1, &z);
         if (y) {
@@ -113,6 +119,45 @@ static inline double fa_hrow_sumexp_m1_f32_avx512(const float *x, size_t n, doub
     }
     double s = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(b0, b1)));
     return ((double)z - 1.0) + s;
+}
+
+/* y *= inv with a single rounding: inv = ih + il (float32 split), y * ih by
+ * FMA with the small y * il added first (softmax's last pass, <= 0.5 ULP
+ * plus the error already in y). */
+static inline void fa_hrow_scale_f32_avx512(float *y, size_t n, double inv)
+{
+    float ihs = (float)inv;
+    const __m512 ih = _mm512_set1_ps(ihs), il = _mm512_set1_ps((float)(inv - (double)ihs));
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512 v = _mm512_loadu_ps(y + j);
+        _mm512_storeu_ps(y + j, _mm512_fmadd_ps(v, ih, _mm512_mul_ps(v, il)));
+    }
+    if (j < n) {
+        __mmask16 t = fa_tail16(n - j);
+        __m512 v = _mm512_maskz_loadu_ps(t, y + j);
+        _mm512_mask_storeu_ps(y + j, t, _mm512_fmadd_ps(v, ih, _mm512_mul_ps(v, il)));
+    }
+}
+
+/* y = (x - m) - L in float32: x - m = hi + lo exactly, L = Lh + Ll; the
+ * sum (hi - Lh) + (lo - Ll) of two terms of one sign rounds twice: <= 1 ULP
+ * plus log1p's error. */
+static inline void fa_hrow_log_softmax_out_f32_avx512(const float *x, float *y, size_t n,
+                                                      double m, double L)
+{
+    float lhs = (float)L;
+    const __m512 mv = _mm512_set1_ps((float)m), lh = _mm512_set1_ps(lhs);
+    const __m512 ll = _mm512_set1_ps((float)(L - (double)lhs));
+    for (size_t j = 0; j < n; j += 16) {
+        __mmask16 t = n - j >= 16 ? (__mmask16)0xFFFF : fa_tail16(n - j);
+        __m512 lo;
+        __m512 hi = fa_vtwo_diff_f32_avx512(_mm512_maskz_loadu_ps(t, x + j), mv, &lo);
+        /* -inf - m: hi = -inf and lo = NaN; lo does not matter there */
+        lo = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(hi, _mm512_set1_ps(-INFINITY), _CMP_NEQ_OQ), lo);
+        __m512 r = _mm512_add_ps(_mm512_sub_ps(hi, lh), _mm512_sub_ps(lo, ll));
+        _mm512_mask_storeu_ps(y + j, t, r);
+    }
 }
 
 /* ---------------------------------------------------------------- float64 */
@@ -142,9 +187,10 @@ static inline __m512d fa_vtwo_diff_f64_avx512(__m512d x, __m512d m, __m512d *lo)
     return hi;
 }
 
-/* exp(hi + lo) in float64, hi <= 0, -inf or NaN: as fa_exp_nonpos_f64
- * (Cody-Waite, Taylor polynomial of degree 13 by Horner with FMA, < 1 ULP),
- * the scale by vscalefpd (subnormals rounded once; below -746: 0). */
+/* exp(hi + lo) in float64 for hi <= 0 (-inf included) or NaN: as
+ * fa_exp_nonpos_f64 (Cody-Waite, Taylor polynomial of degree 13 by Horner
+ * with FMA, < 1 ULP), the scale by vscalefpd (subnormals rounded once; below
+ * -746: 0, and lo ignored there). */
 static inline __m512d fa_vexp_f64_avx512(__m512d hi, __m512d lo)
 {
     const __m512d lim = _mm512_set1_pd(-746.0);
@@ -197,6 +243,8 @@ static inline double fa_hrow_sumexp_m1_f64_avx512(const double *x, size_t n, dou
     __m512d s1 = _mm512_set1_pd(1.0), c1 = _mm512_setzero_pd();
     size_t z = 0, j = 0;
     for (; j + 16 <= n; j += 16) {
+        _mm_prefetch((const char *)(x + n + j), _MM_HINT_T1);
+        _mm_prefetch((const char *)(x + n + j + 8), _MM_HINT_T1);
         __m512d e0 = fa_vsumexp_step_f64_avx512(_mm512_loadu_pd(x + j), mv, 0xFF, &s0, &c0, &z);
         __m512d e1 = fa_vsumexp_step_f64_avx512(_mm512_loadu_pd(x + j + 8), mv, 0xFF, &s1, &c1, &z);
         if (y) {
@@ -223,6 +271,32 @@ static inline double fa_hrow_sumexp_m1_f64_avx512(const double *x, size_t n, dou
         C += cl[l];
     }
     return ((double)z - 1.0) + fa_acc_value(S, C);
+}
+
+/* y *= inv (one rounding per element). */
+static inline void fa_hrow_scale_f64_avx512(double *y, size_t n, double inv)
+{
+    const __m512d iv = _mm512_set1_pd(inv);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) _mm512_storeu_pd(y + j, _mm512_mul_pd(_mm512_loadu_pd(y + j), iv));
+    if (j < n) {
+        __mmask8 t = fa_tail8(n - j);
+        _mm512_mask_storeu_pd(y + j, t, _mm512_mul_pd(_mm512_maskz_loadu_pd(t, y + j), iv));
+    }
+}
+
+/* y = (hi - L) + lo with x - m = hi + lo exactly (as log_softmax_one). */
+static inline void fa_hrow_log_softmax_out_f64_avx512(const double *x, double *y, size_t n,
+                                                      double m, double L)
+{
+    const __m512d mv = _mm512_set1_pd(m), lv = _mm512_set1_pd(L);
+    for (size_t j = 0; j < n; j += 8) {
+        __mmask8 t = n - j >= 8 ? (__mmask8)0xFF : fa_tail8(n - j);
+        __m512d lo;
+        __m512d hi = fa_vtwo_diff_f64_avx512(_mm512_maskz_loadu_pd(t, x + j), mv, &lo);
+        lo = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(hi, _mm512_set1_pd(-1000.0), _CMP_GT_OQ), lo);
+        _mm512_mask_storeu_pd(y + j, t, _mm512_add_pd(_mm512_sub_pd(hi, lv), lo));
+    }
 }
 
 #endif /* FA_ROWS_AVX512_H */

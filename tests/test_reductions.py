@@ -656,3 +656,28 @@ def test_logsumexp_cancellation(request, module_mode, dtype):
     x = cancelling_rows(dtype)
     y = mod.logsumexp(x, axis=-1)
     check_op_accuracy("logsumexp", np.asarray(y), x, -1, mode)
+
+
+def huge_rows(dtype):
+    """Rows whose values are huge in magnitude (x - max is huge or exactly
+    0), near the largest float, and mixed with -inf: exp's argument reduction
+    must not see such values unclamped."""
+    big = float(np.finfo(dtype).max)
+    rows = []
+    for base in (1e30, -1e30, 1e8, -1e8, big, -big, big / 3):
+        b = dtype(base)
+        below = np.nextafter(b, dtype(-np.inf))
+        row = [b, b * dtype(1 - 1e-6), b * dtype(1 - 1e-7), below, b, dtype(-np.inf),
+               b / dtype(2), dtype(0.0)]
+        rows.append(np.array(row * 5, dtype=dtype))   # 40 > one vector
+    return np.array(rows, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("op", OPS)
+def test_huge_magnitudes(module_mode, dtype, op):
+    mod, mode = module_mode
+    x = huge_rows(dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = getattr(mod, op)(x, axis=-1)
+    check_op_accuracy(op, np.asarray(y), x, -1, mode)
