@@ -13,9 +13,14 @@ from setuptools import Extension, setup
 
 SRC_C = sorted(str(p) for p in Path("src_c").glob("*.c"))
 
+macros = [("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")]
+link_args = []
 if sys.platform == "win32":
     compile_args = ["/O2", "/fp:precise"]
 else:
+    # worker threads (src_c/threads.c); without them everything runs serially
+    macros.append(("FA_HAVE_PTHREADS", "1"))
+    link_args.append("-pthread")
     compile_args = [
         "-O3",
         "-ffp-contract=off",
@@ -25,14 +30,16 @@ else:
         "-fno-trapping-math",
         "-Wall",
         "-Wno-unused-function",
+        "-pthread",
     ]
 
 ext = Extension(
     "fastact._native",
     sources=["fastact/_native.pyx", *SRC_C],
     include_dirs=[np.get_include(), "src_c"],
-    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+    define_macros=macros,
     extra_compile_args=compile_args,
+    extra_link_args=link_args,
     depends=sorted(str(p) for p in Path("src_c").glob("*.h")),
 )
 

@@ -23,6 +23,8 @@ __all__ = [
     "relu",
     "cross_entropy",
     "show_config",
+    "set_num_threads",
+    "get_num_threads",
     "numpy_impl",
     "BACKEND",
     "__version__",
@@ -47,6 +49,48 @@ else:
     from .numpy_impl import cross_entropy, log_softmax, logsumexp, relu, softmax
 
 
+def _default_threads() -> int:
+    try:
+        return max(1, len(_os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, _os.cpu_count() or 1)
+
+
+try:
+    from . import _native as _nat
+except ImportError:  # NumPy backend without a build: nothing to configure
+    _nat = None
+if _nat is not None:
+    _nat.set_num_threads(_default_threads())
+
+
+def set_num_threads(n: int) -> None:
+    """Set how many threads the native kernels may use for large arrays.
+
+    The default is the number of cores this process may run on.  Arrays
+    below about 64k elements (256k for relu) always run on the calling
+    thread; larger ones are split by rows across a pool of worker threads
+    (the GIL is released).  The thread count never changes results: each
+    element is computed by the same code whatever the split, and sums over
+    samples are formed in fixed blocks.  When several Python threads call
+    fastact at once, only one call at a time uses the pool; the others run
+    on their own thread, so the machine is not oversubscribed.  ``n`` must
+    be a positive int (TypeError / ValueError otherwise).  No effect on the
+    NumPy backend."""
+    import operator
+
+    n = operator.index(n)
+    if n < 1:
+        raise ValueError(f"the number of threads must be >= 1; got {n}")
+    if _nat is not None:
+        _nat.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """The number of threads the native kernels may use (see set_num_threads)."""
+    return _nat.get_num_threads() if _nat is not None else 1
+
+
 def show_config() -> dict:
     """Print and return the build configuration: version, active backend,
     the kernel levels compiled in, the best one this CPU supports and the one
@@ -68,6 +112,7 @@ def show_config() -> dict:
         "kernels_compiled": compiled,
         "cpu_level": cpu,
         "kernel_in_use": in_use,
+        "num_threads": get_num_threads(),
         "numpy": numpy.__version__,
     }
     for k, v in cfg.items():

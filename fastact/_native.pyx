@@ -24,31 +24,23 @@ from fastact._checks import bad_label_error
 cnp.import_array()
 
 cdef extern from "fastact.h" nogil:
-    ctypedef struct fa_table_f32:
-        void (*softmax)(const float *, float *, size_t, size_t, size_t) noexcept nogil
-        void (*log_softmax)(const float *, float *, size_t, size_t, size_t) noexcept nogil
-        void (*logsumexp)(const float *, float *, size_t, size_t, size_t) noexcept nogil
-        void (*relu)(const float *, float *, size_t) noexcept nogil
-        void (*ce_index)(const float *, const int64_t *, const double *, size_t, size_t,
-                         size_t, int64_t, double, float *, double *, double *) noexcept nogil
-        void (*ce_prob)(const float *, const float *, const double *, size_t, size_t,
-                        size_t, double, float *, double *) noexcept nogil
-    ctypedef struct fa_table_f64:
-        void (*softmax)(const double *, double *, size_t, size_t, size_t) noexcept nogil
-        void (*log_softmax)(const double *, double *, size_t, size_t, size_t) noexcept nogil
-        void (*logsumexp)(const double *, double *, size_t, size_t, size_t) noexcept nogil
-        void (*relu)(const double *, double *, size_t) noexcept nogil
-        void (*ce_index)(const double *, const int64_t *, const double *, size_t, size_t,
-                         size_t, int64_t, double, double *, double *, double *) noexcept nogil
-        void (*ce_prob)(const double *, const double *, const double *, size_t, size_t,
-                        size_t, double, double *, double *) noexcept nogil
-    fa_table_f32 fa_f32
-    fa_table_f64 fa_f64
     int fa_cpu_level()
     int fa_init(const char *request)
     const char *fa_level_name(int level)
     const char *fa_compiled_levels()
     ptrdiff_t fa_first_bad_label(const int64_t *, size_t, int64_t, int64_t)
+    void fa_reduce(int op, int f64, const void *x, void *y, size_t outer, size_t n,
+                   size_t inner)
+    void fa_relu(int f64, const void *x, void *y, size_t len)
+    void fa_cross_entropy(int f64, const void *x, const void *p, const int64_t *label,
+                          const double *weight, size_t outer, size_t C, size_t inner,
+                          int64_t ignore_index, double eps, void *loss, double *sum,
+                          double *wsum)
+
+cdef extern from "threads.h" nogil:
+    void fa_set_num_threads(int n)
+    int fa_get_num_threads()
+    int fa_threads_available()
 
 import os as _os
 
@@ -171,36 +163,34 @@ cdef inline bint _axis_split(cnp.ndarray x, object axis, size_t *outer, size_t *
 
 
 cdef void _reduce(int op, cnp.ndarray x, cnp.ndarray y, size_t outer, size_t n, size_t inner):
-    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef const void *xp = cnp.PyArray_DATA(x)
     cdef void *yp = cnp.PyArray_DATA(y)
-    cdef bint single = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32
+    cdef int f64 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT64
     with nogil:
-        if single:
-            if op == K_SOFTMAX:
-                fa_f32.softmax(<const float *>xp, <float *>yp, outer, n, inner)
-            elif op == K_LOG_SOFTMAX:
-                fa_f32.log_softmax(<const float *>xp, <float *>yp, outer, n, inner)
-            else:
-                fa_f32.logsumexp(<const float *>xp, <float *>yp, outer, n, inner)
-        else:
-            if op == K_SOFTMAX:
-                fa_f64.softmax(<const double *>xp, <double *>yp, outer, n, inner)
-            elif op == K_LOG_SOFTMAX:
-                fa_f64.log_softmax(<const double *>xp, <double *>yp, outer, n, inner)
-            else:
-                fa_f64.logsumexp(<const double *>xp, <double *>yp, outer, n, inner)
+        fa_reduce(op, f64, xp, yp, outer, n, inner)
 
 
 cdef void _relu(cnp.ndarray x, cnp.ndarray y):
-    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef const void *xp = cnp.PyArray_DATA(x)
     cdef void *yp = cnp.PyArray_DATA(y)
     cdef size_t length = <size_t>cnp.PyArray_SIZE(x)
-    cdef bint single = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32
+    cdef int f64 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT64
     with nogil:
-        if single:
-            fa_f32.relu(<const float *>xp, <float *>yp, length)
-        else:
-            fa_f64.relu(<const double *>xp, <double *>yp, length)
+        fa_relu(f64, xp, yp, length)
+
+
+def set_num_threads(int n):
+    """Threads the kernels may use for large arrays (n < 1 means 1)."""
+    fa_set_num_threads(n)
+
+
+def get_num_threads():
+    """Threads the kernels may use for large arrays."""
+    return fa_get_num_threads()
+
+
+#: True when built with thread support (POSIX threads); else always serial.
+THREADS_AVAILABLE = bool(fa_threads_available())
 
 
 def reduce_fast(int op, x, axis, out):
@@ -336,17 +326,13 @@ def ce_index_raw(cnp.ndarray x, cnp.ndarray label, weight, outer, C, inner,
     cdef const void *xp = cnp.PyArray_DATA(x)
     cdef ptrdiff_t bad
     cdef double total = 0.0, wsum = 0.0
+    cdef int f64 = typenum == cnp.NPY_FLOAT64
     with nogil:
         bad = fa_first_bad_label(tp, o * i, <int64_t>c, ignore_index)
     if bad >= 0:
         raise bad_label_error(int(tp[bad]), bad, sample_shape, C, ignore_index)
     with nogil:
-        if typenum == cnp.NPY_FLOAT32:
-            fa_f32.ce_index(<const float *>xp, tp, wp, o, c, i, ignore_index, eps,
-                            <float *>lp, &total, &wsum)
-        else:
-            fa_f64.ce_index(<const double *>xp, tp, wp, o, c, i, ignore_index, eps,
-                            <double *>lp, &total, &wsum)
+        fa_cross_entropy(f64, xp, NULL, tp, wp, o, c, i, ignore_index, eps, lp, &total, &wsum)
     return total, wsum
 
 
@@ -364,12 +350,8 @@ def ce_prob_raw(cnp.ndarray x, cnp.ndarray p, weight, outer, C, inner, double ep
     cdef void *lp = _loss_ptr(loss, typenum, outer * inner)
     cdef const void *xp = cnp.PyArray_DATA(x)
     cdef const void *pp = cnp.PyArray_DATA(p)
-    cdef double total = 0.0
+    cdef double total = 0.0, unused = 0.0
+    cdef int f64 = typenum == cnp.NPY_FLOAT64
     with nogil:
-        if typenum == cnp.NPY_FLOAT32:
-            fa_f32.ce_prob(<const float *>xp, <const float *>pp, wp, o, c, i, eps,
-                           <float *>lp, &total)
-        else:
-            fa_f64.ce_prob(<const double *>xp, <const double *>pp, wp, o, c, i, eps,
-                           <double *>lp, &total)
+        fa_cross_entropy(f64, xp, pp, NULL, wp, o, c, i, 0, eps, lp, &total, &unused)
     return total

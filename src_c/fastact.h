@@ -87,6 +87,19 @@ const char *fa_level_name(int level);
 /* Space-separated names of the levels compiled into this build. */
 const char *fa_compiled_levels(void);
 
+/* Operations of fa_reduce. */
+enum { FA_OP_SOFTMAX = 0, FA_OP_LOG_SOFTMAX = 1, FA_OP_LOGSUMEXP = 2 };
+
+/* Run a kernel of the tables, split across threads when large (parallel.c).
+ * f64: 0 for float32 arrays, 1 for float64.  Same contracts as the kernels;
+ * fa_cross_entropy runs ce_prob when p is not NULL (label unused), else
+ * ce_index (*wsum: sum of the weights of the labels not ignored). */
+void fa_reduce(int op, int f64, const void *x, void *y, size_t outer, size_t n, size_t inner);
+void fa_relu(int f64, const void *x, void *y, size_t len);
+void fa_cross_entropy(int f64, const void *x, const void *p, const int64_t *label,
+                      const double *weight, size_t outer, size_t C, size_t inner,
+                      int64_t ignore_index, double eps, void *loss, double *sum, double *wsum);
+
 /* Index of the first label outside [0, C) that is not ignore_index, or -1. */
 ptrdiff_t fa_first_bad_label(const int64_t *label, size_t len, int64_t C,
                              int64_t ignore_index);

@@ -29,6 +29,9 @@
 #define FA_STR(x) FA_STR_(x)
 
 FA_TARGET_BEGIN("avx2,fma")
+#include "rows_avx2.h"
+#undef FA_HAND
+#define FA_HAND 1
 #define FA_DTYPE 32
 #define FA_ISA avx2
 #include FA_TEMPLATE
@@ -39,6 +42,8 @@ FA_TARGET_BEGIN("avx2,fma")
 #include FA_TEMPLATE
 #undef FA_ISA
 #undef FA_DTYPE
+#undef FA_HAND
+#define FA_HAND 0
 FA_TARGET_END
 
 FA_TARGET_BEGIN("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
