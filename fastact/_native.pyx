@@ -37,6 +37,14 @@ cdef extern from "fastact.h" nogil:
                           int64_t ignore_index, double eps, void *loss, double *sum,
                           double *wsum)
 
+cdef extern from "fastact.h" nogil:
+    ctypedef struct fa_table_f32:
+        void (*exp_nonpos)(const float *, float *, size_t) noexcept nogil
+    ctypedef struct fa_table_f64:
+        void (*exp_nonpos)(const double *, double *, size_t) noexcept nogil
+    fa_table_f32 fa_f32
+    fa_table_f64 fa_f64
+
 cdef extern from "threads.h" nogil:
     void fa_set_num_threads(int n)
     int fa_get_num_threads()
@@ -355,3 +363,19 @@ def ce_prob_raw(cnp.ndarray x, cnp.ndarray p, weight, outer, C, inner, double ep
     with nogil:
         fa_cross_entropy(f64, xp, pp, NULL, wp, o, c, i, 0, eps, lp, &total, &unused)
     return total
+
+
+def exp_nonpos_raw(cnp.ndarray d, cnp.ndarray y):
+    """y = exp(d) for d <= 0 (or -inf, NaN) with the exponential the kernels of
+    the level in use compute (float32 or float64 arrays of one dtype).  For
+    the tests' accuracy sweep; not part of the API."""
+    _check_pair(d, y, cnp.PyArray_SIZE(d))
+    cdef size_t n = <size_t>cnp.PyArray_SIZE(d)
+    cdef const void *dp = cnp.PyArray_DATA(d)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef bint single = cnp.PyArray_TYPE(d) == cnp.NPY_FLOAT32
+    with nogil:
+        if single:
+            fa_f32.exp_nonpos(<const float *>dp, <float *>yp, n)
+        else:
+            fa_f64.exp_nonpos(<const double *>dp, <double *>yp, n)

@@ -32,6 +32,7 @@ const char *fa_compiled_levels(void)
         (table).log_softmax = fa_log_softmax_##SUF;  \
         (table).logsumexp = fa_logsumexp_##SUF;      \
         (table).relu = fa_relu_##SUF;                \
+        (table).exp_nonpos = fa_exp_nonpos_##SUF;    \
         (table).ce_index = fa_ce_index_##SUF;        \
         (table).ce_prob = fa_ce_prob_##SUF;          \
     } while (0)

@@ -37,6 +37,8 @@ enum { FA_LEVEL_SCALAR = 0, FA_LEVEL_SSE2 = 1, FA_LEVEL_AVX2 = 2, FA_LEVEL_AVX51
     /* y has outer * inner elements */                                                  \
     void fa_logsumexp_##SUF(const T *x, T *y, size_t outer, size_t n, size_t inner);    \
     void fa_relu_##SUF(const T *x, T *y, size_t len);                                   \
+    /* y = exp(d) for d <= 0 or NaN, as the level's kernels compute it (tests) */       \
+    void fa_exp_nonpos_##SUF(const T *d, T *y, size_t n);                               \
     /* labels must have passed fa_first_bad_label; weight may be NULL (all ones);       \
        loss (outer * inner elements) may be NULL.  *sum = sum of the losses,            \
        *wsum = sum of weight[label] over the labels that are not ignored. */            \
@@ -63,6 +65,7 @@ FA_DECLARE_KERNELS(double, f64_avx512)
         void (*log_softmax)(const T *, T *, size_t, size_t, size_t);                  \
         void (*logsumexp)(const T *, T *, size_t, size_t, size_t);                    \
         void (*relu)(const T *, T *, size_t);                                         \
+        void (*exp_nonpos)(const T *, T *, size_t);                                   \
         void (*ce_index)(const T *, const int64_t *, const double *, size_t, size_t,       \
                          size_t, int64_t, double, T *, double *, double *);           \
         void (*ce_prob)(const T *, const T *, const double *, size_t, size_t, size_t,      \

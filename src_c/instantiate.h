@@ -50,6 +50,8 @@ FA_TARGET_BEGIN("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
 #include "rows_avx512.h"
 #undef FA_HAND
 #define FA_HAND 1
+#undef FA_HAND_EXP
+#define FA_HAND_EXP 1
 #define FA_DTYPE 32
 #define FA_ISA avx512
 #include FA_TEMPLATE
@@ -62,5 +64,7 @@ FA_TARGET_BEGIN("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
 #undef FA_DTYPE
 #undef FA_HAND
 #define FA_HAND 0
+#undef FA_HAND_EXP
+#define FA_HAND_EXP 0
 FA_TARGET_END
 #endif

@@ -160,6 +160,16 @@ static inline void fa_hrow_log_softmax_out_f32_avx512(const float *x, float *y, 
     }
 }
 
+/* y = exp(d) over a row (the tests' sweep of fa_vexp_f32_avx512). */
+static inline void fa_hexp_row_f32_avx512(const float *d, float *y, size_t n)
+{
+    for (size_t j = 0; j < n; j += 16) {
+        __mmask16 t = n - j >= 16 ? (__mmask16)0xFFFF : fa_tail16(n - j);
+        __m512 v = _mm512_maskz_loadu_ps(t, d + j);
+        _mm512_mask_storeu_ps(y + j, t, fa_vexp_f32_avx512(v, _mm512_setzero_ps()));
+    }
+}
+
 /* ---------------------------------------------------------------- float64 */
 
 static inline double fa_hrow_max_f64_avx512(const double *x, size_t n)
@@ -296,6 +306,15 @@ static inline void fa_hrow_log_softmax_out_f64_avx512(const double *x, double *y
         __m512d hi = fa_vtwo_diff_f64_avx512(_mm512_maskz_loadu_pd(t, x + j), mv, &lo);
         lo = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(hi, _mm512_set1_pd(-1000.0), _CMP_GT_OQ), lo);
         _mm512_mask_storeu_pd(y + j, t, _mm512_add_pd(_mm512_sub_pd(hi, lv), lo));
+    }
+}
+
+static inline void fa_hexp_row_f64_avx512(const double *d, double *y, size_t n)
+{
+    for (size_t j = 0; j < n; j += 8) {
+        __mmask8 t = n - j >= 8 ? (__mmask8)0xFF : fa_tail8(n - j);
+        __m512d v = _mm512_maskz_loadu_pd(t, d + j);
+        _mm512_mask_storeu_pd(y + j, t, fa_vexp_f64_avx512(v, _mm512_setzero_pd()));
     }
 }
 
