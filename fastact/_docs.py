@@ -90,12 +90,11 @@ LOGSUMEXP = f"""``log(sum(exp(x)))`` over ``axis``, computed as ``m + log(sum(ex
     Special values, per group: NaN anywhere gives NaN; +inf (no NaN) gives
     +inf; all -inf gives -inf; an empty group gives -inf.
 
-    Accuracy: native float32 within 2 ULP.  Native float64 within 4 ULP,
-    except where the result is much smaller than the group's maximum in
-    magnitude (``m`` < 0 and ``log(sum(exp(x - m)))`` nearly cancels it): there
-    the error is bounded by about ``2^-52 * |m|`` in absolute terms, so a
-    result near 0 can be off by tens of ULP (a known limitation: it needs the
-    sum in double-double precision).
+    Accuracy: native within 2 ULP (float32) / 4 ULP (float64).  Where the
+    result nearly cancels (``m < 0`` and ``log(sum(exp(x - m)))`` close to
+    ``-m``), the group is recomputed in double-double (float64; float32 in
+    double), which keeps the bound down to results about 1e-13 times ``|m|``;
+    below that the error grows (the limit of double-double).
     {_DTYPES.strip()}
     """
 

@@ -3,6 +3,7 @@
  * plus the (small, absolute) error of log1p.  With a NaN anywhere the result
  * is NaN; otherwise a non-finite max is the answer itself (+inf, or -inf for
  * an all -inf group); n == 0 gives -inf. */
+#include "dd_math.h"
 #include "reduce_impl.h"
 
 /* x: the group's first element, its elements `stride` apart. */
@@ -16,6 +17,12 @@ static inline T FA_FN(lse_finish)(const T *x, size_t n, size_t stride, double m,
      * for |r| >= 1 (<= 1.5 ULP), too much below.  Redo such rows with the
      * exponentials in double. */
     if (stride == 1 && fabs(r) < 1.0) r = m + log1p(FA_FN(row_sumexp_m1_portable)(x, n, m, NULL));
+#endif
+#if FA_DTYPE == 64
+    /* m < 0 and L = log(s) > 0 cancel when r is small beside L: the error of
+     * L (~1 ULP of L) grows by L / |r|.  Below a factor 2 it stays under
+     * 2 ULP; beyond, redo the group in double-double (rare, slow). */
+    if (m < 0.0 && fabs(r) < 0.5 * (r - m)) r = fa_dd_logsumexp(x, n, stride, m);
 #endif
     return (T)r;
 }
