@@ -137,6 +137,10 @@ def cross_entropy(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Union[np.ndarray, np.floating]:
+    if weight is None and label_smoothing == 0.0 and type(logits) is _ndarray:
+        r = nat.ce_index_fast(logits, target, axis, ignore_index, reduction)
+        if r is not None:
+            return r
     a = ck.ce_prepare(logits, target, axis, weight, ignore_index, reduction, label_smoothing)
     if a.work not in _NATIVE:
         return twin.cross_entropy(

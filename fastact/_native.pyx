@@ -16,6 +16,7 @@ Every kernel runs with the GIL released.
 """
 
 cimport numpy as cnp
+import numpy as np
 from libc.stddef cimport ptrdiff_t
 from libc.stdint cimport int64_t
 
@@ -363,6 +364,64 @@ def ce_prob_raw(cnp.ndarray x, cnp.ndarray p, weight, outer, C, inner, double ep
     with nogil:
         fa_cross_entropy(f64, xp, pp, NULL, wp, o, c, i, 0, eps, lp, &total, &unused)
     return total
+
+
+def ce_index_fast(x, t, axis, ignore_index, reduction):
+    """cross_entropy of the common case (exact ndarrays: C-contiguous aligned
+    float32/float64 logits, int64 class indices of the logits' shape without
+    `axis`, all labels valid; weight None, label_smoothing 0), else None (the
+    general path then validates and raises).  reduction: "mean"/"sum"/"none"."""
+    if type(x) is not cnp.ndarray or type(t) is not cnp.ndarray or type(axis) is not int \
+            or type(ignore_index) is not int:
+        return None
+    cdef cnp.ndarray xa = <cnp.ndarray>x, ta = <cnp.ndarray>t
+    cdef int typenum = cnp.PyArray_TYPE(xa)
+    cdef size_t outer, C, inner
+    cdef int ax, i, nd = cnp.PyArray_NDIM(xa)
+    if not _is_float(typenum) or not _usable(xa, typenum) or not _usable(ta, cnp.NPY_INT64):
+        return None
+    if nd == 0 or not _axis_split(xa, axis, &outer, &C, &inner, &ax) or C == 0:
+        return None
+    if not (-(1 << 62) < ignore_index < (1 << 62)):
+        return None
+    cdef cnp.npy_intp *xd = cnp.PyArray_DIMS(xa)
+    cdef cnp.npy_intp *td = cnp.PyArray_DIMS(ta)
+    if cnp.PyArray_NDIM(ta) != nd - 1:
+        return None
+    for i in range(nd - 1):
+        if td[i] != xd[i if i < ax else i + 1]:
+            return None
+    cdef int mode
+    if reduction == "mean":
+        mode = 0
+    elif reduction == "sum":
+        mode = 1
+    elif reduction == "none":
+        mode = 2
+    else:
+        return None
+    cdef int64_t ign = ignore_index
+    cdef const int64_t *tp = <const int64_t *>cnp.PyArray_DATA(ta)
+    cdef const void *xp = cnp.PyArray_DATA(xa)
+    cdef ptrdiff_t bad
+    with nogil:
+        bad = fa_first_bad_label(tp, outer * inner, <int64_t>C, ign)
+    if bad >= 0:
+        return None
+    cdef cnp.ndarray loss = None
+    cdef void *lp = NULL
+    if mode == 2:
+        loss = <cnp.ndarray>cnp.PyArray_EMPTY(nd - 1, td, typenum, 0)
+        lp = cnp.PyArray_DATA(loss)
+    cdef double total = 0.0, wsum = 0.0
+    cdef int f64 = typenum == cnp.NPY_FLOAT64
+    with nogil:
+        fa_cross_entropy(f64, xp, NULL, tp, NULL, outer, C, inner, ign, 0.0, lp, &total, &wsum)
+    if mode == 2:
+        return loss
+    if mode == 0:
+        total = total / wsum  # cdivision: IEEE 0/0 = NaN, as PyTorch
+    return (np.float32 if typenum == cnp.NPY_FLOAT32 else np.float64)(total)
 
 
 def exp_nonpos_raw(cnp.ndarray d, cnp.ndarray y):
