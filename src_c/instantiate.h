@@ -32,6 +32,8 @@ FA_TARGET_BEGIN("avx2,fma")
 #include "rows_avx2.h"
 #undef FA_HAND
 #define FA_HAND 1
+#undef FA_HAND_EXP
+#define FA_HAND_EXP 1
 #define FA_DTYPE 32
 #define FA_ISA avx2
 #include FA_TEMPLATE
@@ -44,6 +46,8 @@ FA_TARGET_BEGIN("avx2,fma")
 #undef FA_DTYPE
 #undef FA_HAND
 #define FA_HAND 0
+#undef FA_HAND_EXP
+#define FA_HAND_EXP 0
 FA_TARGET_END
 
 FA_TARGET_BEGIN("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
