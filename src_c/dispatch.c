@@ -47,12 +47,13 @@ int fa_init(const char *request)
         if (want < 0) return -1;
         if (want < level) level = want;
     }
-    /* sse2 is the x86-64 baseline: its portable kernels are the scalar ones
-     * (compiled for SSE2 there). */
     FA_FILL(fa_f32, f32_scalar);
     FA_FILL(fa_f64, f64_scalar);
 #if FA_HAVE_X86_LEVELS
-    if (level == FA_LEVEL_AVX2) {
+    if (level == FA_LEVEL_SSE2) {
+        FA_FILL(fa_f32, f32_sse2);
+        FA_FILL(fa_f64, f64_sse2);
+    } else if (level == FA_LEVEL_AVX2) {
         FA_FILL(fa_f32, f32_avx2);
         FA_FILL(fa_f64, f64_avx2);
     } else if (level == FA_LEVEL_AVX512) {
