@@ -1,7 +1,567 @@
-/* Hand-written SSE2 row primitives (the x86-64 baseline level): not written
- * yet, so the sse2 level runs the portable kernels (FA_SSE2_HAND 0), which
- * the compiler vectorises for SSE2 anyway. */
+/* Hand-written SSE2 row primitives (the x86-64 baseline level) that the
+ * kernel templates use at the sse2 level in place of the portable ones
+ * (reduce_impl.h, FA_HAND).  Included in the sse2 region of instantiate.h,
+ * which has no target attribute: only SSE2 (no FMA, no SSE4.1 blendv /
+ * roundps / pmaxsd / pextrq, no AVX), and -ffp-contract=off keeps every
+ * product and sum below rounded once, as written.  Same contracts as
+ * rows_avx2.h:
+ *   row_max:             max of the row, NaN skipped;
+ *   row_sumexp_m1:       s - 1 with s = sum exp(x - m), maxima counted
+ *                        exactly, optionally storing exp(x - m) to y;
+ *   row_scale:           y *= inv;
+ *   row_log_softmax_out: y = (x - m) - L.
+ * What SSE2 lacks, and what replaces it:
+ *   - FMA: the exponential's reduction keeps the products that must be exact
+ *     exact by construction (Cody-Waite with a short ln2_hi), and its
+ *     polynomial is evaluated as 1 + (r + r^2 q) with the rounding error of
+ *     r carried along, so that the extra roundings of separate mul / add stay
+ *     below the 1 ULP bound (measured margins at each kernel);
+ *   - masked loads / stores: the last n % 4 float32 elements go through a
+ *     small stack buffer: copied in (padding: -inf for the max, 0
+ *     elsewhere), one full vector computed, the valid lanes copied out;
+ *     padded lanes are kept out of every sum and count.  The float64 tail
+ *     (one element) uses the low lane of a vector the same way.  Nothing
+ *     outside [0, n) is read or written, and the tail elements get exactly
+ *     the arithmetic of the vector lanes;
+ *   - blendv: selects by and / andnot / or;
+ *   - 32-bit integer min / max (SSE4.1): the biased exponents of the scale
+ *     factors fit in the low 16-bit word of each lane, where SSE2 has signed
+ *     min / max (pminsw / pmaxsw); the other words do not matter, the shift
+ *     that builds the factor drops them.
+ * Throughput: as in rows_avx2.h the sum passes push FA_SSE2_NV vectors
+ * through each stage of the exponential together (independent chains for the
+ * out-of-order window). */
 #ifndef FA_ROWS_SSE2_H
 #define FA_ROWS_SSE2_H
-#define FA_SSE2_HAND 0
-#endif
+#define FA_SSE2_HAND 1
+
+#include <emmintrin.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "fa_math.h"
+
+#define FA_SSE2_NV 4 /* vectors per step of the sum passes (16 f32 / 8 f64 elements) */
+
+/* Horizontal reductions (no NaN reaches hmax: the accumulators skip it). */
+static inline float fa_hmax_ps_sse2(__m128 v)
+{
+    v = _mm_max_ps(v, _mm_movehl_ps(v, v));
+    v = _mm_max_ss(v, _mm_shuffle_ps(v, v, 1));
+    return _mm_cvtss_f32(v);
+}
+static inline double fa_hmax_pd_sse2(__m128d v)
+{
+    return _mm_cvtsd_f64(_mm_max_sd(v, _mm_unpackhi_pd(v, v)));
+}
+static inline double fa_hsum_pd_sse2(__m128d v)
+{
+    return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v)));
+}
+/* Sum of the 4 uint32 lanes (each < 2^32), in size_t. */
+static inline size_t fa_hsum_epu32_sse2(__m128i v)
+{
+    __m128i w = _mm_add_epi64(_mm_and_si128(v, _mm_set1_epi64x(0xFFFFFFFF)), _mm_srli_epi64(v, 32));
+    return (size_t)_mm_cvtsi128_si64(w) + (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(w, w));
+}
+static inline size_t fa_hsum_epi64_sse2(__m128i v)
+{
+    return (size_t)_mm_cvtsi128_si64(v) + (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v));
+}
+
+/* float32 tail buffers: the rem < 4 last elements, padded with `fill`. */
+static inline __m128 fa_tail_load_ps_sse2(const float *x, size_t rem, float fill)
+{
+    float b[4] = {fill, fill, fill, fill};
+    memcpy(b, x, rem * sizeof(float));
+    return _mm_loadu_ps(b);
+}
+static inline void fa_tail_store_ps_sse2(float *y, size_t rem, __m128 v)
+{
+    float b[4];
+    _mm_storeu_ps(b, v);
+    memcpy(y, b, rem * sizeof(float));
+}
+/* all-ones in the first rem lanes */
+static inline __m128 fa_tail_mask_ps_sse2(size_t rem)
+{
+    return _mm_castsi128_ps(_mm_cmpgt_epi32(_mm_set1_epi32((int)rem), _mm_setr_epi32(0, 1, 2, 3)));
+}
+
+/* ---------------------------------------------------------------- float32 */
+
+static inline float fa_hrow_max_f32_sse2(const float *x, size_t n)
+{
+    const __m128 ninf = _mm_set1_ps(-INFINITY);
+    __m128 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+    size_t j = 0;
+    /* max_ps(a, b) returns b when a is NaN: x first skips NaN */
+    for (; j + 16 <= n; j += 16) {
+        m0 = _mm_max_ps(_mm_loadu_ps(x + j), m0);
+        m1 = _mm_max_ps(_mm_loadu_ps(x + j + 4), m1);
+        m2 = _mm_max_ps(_mm_loadu_ps(x + j + 8), m2);
+        m3 = _mm_max_ps(_mm_loadu_ps(x + j + 12), m3);
+    }
+    for (; j + 4 <= n; j += 4) m0 = _mm_max_ps(_mm_loadu_ps(x + j), m0);
+    if (j < n) m1 = _mm_max_ps(fa_tail_load_ps_sse2(x + j, n - j, -INFINITY), m1);
+    return fa_hmax_ps_sse2(_mm_max_ps(_mm_max_ps(m0, m1), _mm_max_ps(m2, m3)));
+}
+
+/* e[i] = exp(hi[i] + lo[i]) in float32 for nv <= FA_SSE2_NV vectors, hi <= 0
+ * (any magnitude, -inf included) or NaN; lo: the exact tail of x - m,
+ * ignored where hi <= -104.
+ *   k = round(hi / ln2) by the shifter S = 1.5 * 2^23 + 126 (as rows_avx2.h:
+ *   hi * log2e in [-150.1, 0], the sum lands where the ULP is 1 and rounds to
+ *   nearest even; sum - S = k exactly, the sum's encoding is
+ *   0x4B400000 + B with B = 126 + k in [-24, 126]).  hi * log2e rounds
+ *   before the shifter is added (also in rows_avx2.h): k may differ from
+ *   round(hi / ln2) by one at a near-tie, |r| <= ln2 / 2 + 2^-17 < 0.347.
+ *   Reduction without FMA: k has <= 8 significant bits and ln2_hi =
+ *   0x1.62e4p-1 has 15, so the product k ln2_hi is exact; it is a multiple
+ *   of 2^-15, and for k != 0 (|hi| > 0.34) hi is a multiple of
+ *   ulp(hi) >= 2^-25, so hi - k ln2_hi, below 0.35, is a multiple of 2^-25
+ *   under 2^-1: 24 bits, exact.  The small terms lo - k ln2_lo (|.| <
+ *   2^-12; their two roundings are below 2^-35 absolute) are added together
+ *   first, then one rounding into r, |r| <= 0.347, whose error rl is
+ *   recovered exactly (Fast2Sum: |rh| >= |small| unless r is below 2^-11,
+ *   where an inexact rl is harmless: it is below 2^-35).
+ *   exp(r) = 1 + (r + (rl + r^2 q(r))): the degree-6 polynomial of
+ *   rows_avx2.h (relative error 2^-28.3; 1 + r + r^2 q with q of degree 4,
+ *   by Horner).  The roundings of r^2 q (|.| < 0.07) and of the inner sums
+ *   are below 1/16 ULP of the result, the sum r + (...) (|.| < 0.42) rounds
+ *   at a quarter of the result's ULP or less, then one rounding of 1 + t.
+ *   Measured over every float32 in [-104.5, 0] (lo = 0): 0.881 ULP, and
+ *   0.881 on 2e7 random exp(x - m) with the TwoSum tail.  Horner over the
+ *   whole polynomial with separate mul / add: 1.16 ULP; this form without
+ *   rl (r's rounding, up to ~0.18 ULP of the result): 0.976 ULP.
+ *   2^k = 2^k1 * 2^k2 with biased exponents max(B, 2) and
+ *   min(B + 126, 128) (k1 = max(k - 1, -125), k2 = k - k1 in [-25, 1], both
+ *   factors normal; pmaxsw / pminsw on the low 16-bit word, which holds B as
+ *   a signed word; the shift by 23 keeps only its low 9 bits).  p * 2^k1 is
+ *   exact (p >= 0.7), so the last product is the scale's only rounding and a
+ *   subnormal result is rounded once.  Below -104: k = -150 and the result
+ *   < 0.98 * 2^-150 rounds to 0.  NaN: p is NaN, whatever the factors. */
+static inline void fa_vexpn_f32_sse2(int nv, const __m128 *hi_in, const __m128 *lo_in, __m128 *e)
+{
+    const __m128 lim = _mm_set1_ps(-104.0f);
+    const __m128 shifter = _mm_set1_ps(0x1.8p23f + 126.0f); /* encoding 0x4B40007E */
+    __m128 r[FA_SSE2_NV], rl[FA_SSE2_NV], q[FA_SSE2_NV];
+    __m128i kb[FA_SSE2_NV];
+    for (int i = 0; i < nv; i++) {
+        /* -inf - m: hi = -inf and lo = NaN; lo does not matter there */
+        __m128 lo = _mm_and_ps(_mm_cmpgt_ps(hi_in[i], lim), lo_in[i]);
+        __m128 hi = _mm_max_ps(lim, hi_in[i]); /* NaN stays NaN (second operand) */
+        __m128 kf = _mm_add_ps(_mm_mul_ps(hi, _mm_set1_ps(0x1.715476p0f)), shifter);
+        kb[i] = _mm_castps_si128(kf);
+        kf = _mm_sub_ps(kf, shifter); /* k, exactly */
+        __m128 rh = _mm_sub_ps(hi, _mm_mul_ps(kf, _mm_set1_ps(0x1.62e4p-1f))); /* exact */
+        __m128 small = _mm_sub_ps(lo, _mm_mul_ps(kf, _mm_set1_ps(0x1.7f7d1cp-20f)));
+        r[i] = _mm_add_ps(rh, small);
+        rl[i] = _mm_sub_ps(small, _mm_sub_ps(r[i], rh)); /* r + rl = rh + small */
+    }
+    for (int i = 0; i < nv; i++)
+        q[i] = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(0x1.6a23cp-10f), r[i]), _mm_set1_ps(0x1.123a22p-7f));
+#define FA_H32(c) for (int i = 0; i < nv; i++) q[i] = _mm_add_ps(_mm_mul_ps(q[i], r[i]), _mm_set1_ps(c))
+    FA_H32(0x1.5558f4p-5f);
+    FA_H32(0x1.555492p-3f);
+    FA_H32(0x1.fffffcp-2f);
+#undef FA_H32
+    for (int i = 0; i < nv; i++) {
+        __m128 t = _mm_add_ps(rl[i], _mm_mul_ps(_mm_mul_ps(r[i], r[i]), q[i]));
+        q[i] = _mm_add_ps(_mm_set1_ps(1.0f), _mm_add_ps(r[i], t)); /* p */
+    }
+    const __m128i e1min = _mm_set1_epi32(2), e2max = _mm_set1_epi32(128);
+    for (int i = 0; i < nv; i++) {
+        __m128i e1 = _mm_max_epi16(kb[i], e1min); /* low word: max(B, 2) */
+        __m128i e2 = _mm_min_epi16(_mm_add_epi32(kb[i], _mm_set1_epi32(126)), e2max);
+        __m128 s1 = _mm_castsi128_ps(_mm_slli_epi32(e1, 23));
+        __m128 s2 = _mm_castsi128_ps(_mm_slli_epi32(e2, 23));
+        e[i] = _mm_mul_ps(_mm_mul_ps(q[i], s1), s2);
+    }
+}
+
+static inline __m128 fa_vexp_f32_sse2(__m128 hi, __m128 lo)
+{
+    __m128 e;
+    fa_vexpn_f32_sse2(1, &hi, &lo, &e);
+    return e;
+}
+
+/* y = exp(d) over a row (the tests' sweep of fa_vexp_f32_sse2). */
+static inline void fa_hexp_row_f32_sse2(const float *d, float *y, size_t n)
+{
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4)
+        _mm_storeu_ps(y + j, fa_vexp_f32_sse2(_mm_loadu_ps(d + j), _mm_setzero_ps()));
+    if (j < n)
+        fa_tail_store_ps_sse2(y + j, n - j,
+                              fa_vexp_f32_sse2(fa_tail_load_ps_sse2(d + j, n - j, 0.0f), _mm_setzero_ps()));
+}
+
+/* x - m = hi + lo exactly (TwoSum). */
+static inline __m128 fa_vtwo_diff_f32_sse2(__m128 x, __m128 m, __m128 *lo)
+{
+    __m128 hi = _mm_sub_ps(x, m);
+    __m128 xv = _mm_add_ps(hi, m);
+    __m128 mv = _mm_sub_ps(xv, hi);
+    *lo = _mm_add_ps(_mm_sub_ps(x, xv), _mm_sub_ps(mv, m));
+    return hi;
+}
+
+/* nv vectors of the sum pass: e[i] = exp(x[i] - m); the lanes where
+ * x - m == 0 are counted in *cnt (the compare mask is -1: subtracting it
+ * adds 1), the others added in double to acc[i].  valid: NULL for full
+ * vectors, else (nv == 1) the lanes to use: the others are padding and must
+ * add nothing to the sum or the count. */
+static inline void fa_vsumexp_steps_f32_sse2(int nv, const __m128 *x, __m128 m, const __m128 *valid,
+                                             __m128d *acc, __m128i *cnt, __m128 *e)
+{
+    __m128 hi[FA_SSE2_NV], lo[FA_SSE2_NV];
+    for (int i = 0; i < nv; i++) hi[i] = fa_vtwo_diff_f32_sse2(x[i], m, &lo[i]);
+    fa_vexpn_f32_sse2(nv, hi, lo, e);
+    for (int i = 0; i < nv; i++) {
+        /* x - m == 0 exactly at the maxima (and never for inf - inf = NaN) */
+        __m128 one = _mm_cmpeq_ps(hi[i], _mm_setzero_ps());
+        __m128 t = e[i];
+        if (valid) {
+            one = _mm_and_ps(one, *valid);
+            t = _mm_and_ps(t, *valid);
+        }
+        t = _mm_andnot_ps(one, t); /* NaN stays (one is false there) */
+        *cnt = _mm_sub_epi32(*cnt, _mm_castps_si128(one));
+        /* halves to double, added (rounding <= 2^-53 relative, as the
+         * accumulation itself) and accumulated: one accumulator per vector */
+        acc[i] = _mm_add_pd(acc[i], _mm_add_pd(_mm_cvtps_pd(t), _mm_cvtps_pd(_mm_movehl_ps(t, t))));
+    }
+}
+
+/* s - 1 (float32 row, sums in double: ample for a float32 result). */
+static inline double fa_hrow_sumexp_m1_f32_sse2(const float *x, size_t n, double m, float *y)
+{
+    const __m128 mv = _mm_set1_ps((float)m);
+    __m128d acc[FA_SSE2_NV];
+    __m128 xv[FA_SSE2_NV], e[FA_SSE2_NV];
+    for (int i = 0; i < FA_SSE2_NV; i++) acc[i] = _mm_setzero_pd();
+    size_t z = 0, j = 0;
+    while (j + 4 * FA_SSE2_NV <= n) {
+        /* The maxima are counted in uint32 lanes, each incremented at most
+         * FA_SSE2_NV times per 4 * FA_SSE2_NV elements: blocks of at most
+         * 2^32 elements keep them below 2^30 (no overflow, whatever n). */
+        size_t stop = n - j > ((size_t)1 << 32) ? j + ((size_t)1 << 32) : n;
+        __m128i cnt = _mm_setzero_si128();
+        for (; j + 4 * FA_SSE2_NV <= stop; j += 4 * FA_SSE2_NV) {
+            /* The row after this one (if any) is read from memory next, by
+             * its max pass: start fetching it now, one 64-byte line per 16
+             * elements, while this row is computed from cache (prefetches
+             * do not fault past the end). */
+            _mm_prefetch((const char *)(x + n + j), _MM_HINT_T1);
+            for (int i = 0; i < FA_SSE2_NV; i++) xv[i] = _mm_loadu_ps(x + j + 4 * i);
+            fa_vsumexp_steps_f32_sse2(FA_SSE2_NV, xv, mv, NULL, acc, &cnt, e);
+            if (y)
+                for (int i = 0; i < FA_SSE2_NV; i++) _mm_storeu_ps(y + j + 4 * i, e[i]);
+        }
+        z += fa_hsum_epu32_sse2(cnt);
+    }
+    if (j < n) {
+        __m128i cnt = _mm_setzero_si128();
+        for (; j + 4 <= n; j += 4) {
+            xv[0] = _mm_loadu_ps(x + j);
+            fa_vsumexp_steps_f32_sse2(1, xv, mv, NULL, acc, &cnt, e);
+            if (y) _mm_storeu_ps(y + j, e[0]);
+        }
+        if (j < n) {
+            __m128 valid = fa_tail_mask_ps_sse2(n - j);
+            xv[0] = fa_tail_load_ps_sse2(x + j, n - j, 0.0f);
+            fa_vsumexp_steps_f32_sse2(1, xv, mv, &valid, acc + 1, &cnt, e);
+            if (y) fa_tail_store_ps_sse2(y + j, n - j, e[0]);
+        }
+        z += fa_hsum_epu32_sse2(cnt);
+    }
+    __m128d s = acc[0];
+    for (int i = 1; i < FA_SSE2_NV; i++) s = _mm_add_pd(s, acc[i]);
+    return ((double)z - 1.0) + fa_hsum_pd_sse2(s);
+}
+
+/* y = (float)((double)y * inv): the portable formula, exactly (one double
+ * product, rounded to float32: <= 0.5 ULP + 2^-29 plus the error already in
+ * y).  SSE2 has no FMA for the float32 split of rows_avx2.h, and the
+ * conversions cost less than emulating it. */
+static inline __m128 fa_vscale_f32_sse2(__m128 v, __m128d iv)
+{
+    __m128d a = _mm_mul_pd(_mm_cvtps_pd(v), iv);
+    __m128d b = _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(v, v)), iv);
+    return _mm_movelh_ps(_mm_cvtpd_ps(a), _mm_cvtpd_ps(b));
+}
+
+static inline void fa_hrow_scale_f32_sse2(float *y, size_t n, double inv)
+{
+    const __m128d iv = _mm_set1_pd(inv);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m128 v0 = _mm_loadu_ps(y + j), v1 = _mm_loadu_ps(y + j + 4);
+        _mm_storeu_ps(y + j, fa_vscale_f32_sse2(v0, iv));
+        _mm_storeu_ps(y + j + 4, fa_vscale_f32_sse2(v1, iv));
+    }
+    for (; j + 4 <= n; j += 4) _mm_storeu_ps(y + j, fa_vscale_f32_sse2(_mm_loadu_ps(y + j), iv));
+    if (j < n)
+        fa_tail_store_ps_sse2(y + j, n - j, fa_vscale_f32_sse2(fa_tail_load_ps_sse2(y + j, n - j, 0.0f), iv));
+}
+
+/* One vector of log_softmax's output: the portable formula exactly,
+ * (float)(((double)x - m) - L): x - m is exact in double unless the exponents
+ * of x and m are more than 29 apart (then it rounds at 2^-53 relative), one
+ * more double rounding, then one to float32: <= 0.5 ULP + 2^-28 plus
+ * log1p's error (rows_avx2.h rounds twice in float32, <= 1 ULP; the
+ * conversions cost less than its TwoSum here). */
+static inline __m128 fa_vlsm_f32_sse2(__m128 x, __m128d m, __m128d L)
+{
+    __m128d a = _mm_sub_pd(_mm_sub_pd(_mm_cvtps_pd(x), m), L);
+    __m128d b = _mm_sub_pd(_mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(x, x)), m), L);
+    return _mm_movelh_ps(_mm_cvtpd_ps(a), _mm_cvtpd_ps(b));
+}
+
+static inline void fa_hrow_log_softmax_out_f32_sse2(const float *x, float *y, size_t n,
+                                                    double m, double L)
+{
+    /* m is a float32 (the row's max) */
+    const __m128d mv = _mm_set1_pd(m), lv = _mm_set1_pd(L);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m128 r0 = fa_vlsm_f32_sse2(_mm_loadu_ps(x + j), mv, lv);
+        __m128 r1 = fa_vlsm_f32_sse2(_mm_loadu_ps(x + j + 4), mv, lv);
+        _mm_storeu_ps(y + j, r0);
+        _mm_storeu_ps(y + j + 4, r1);
+    }
+    for (; j + 4 <= n; j += 4) _mm_storeu_ps(y + j, fa_vlsm_f32_sse2(_mm_loadu_ps(x + j), mv, lv));
+    if (j < n)
+        fa_tail_store_ps_sse2(y + j, n - j, fa_vlsm_f32_sse2(fa_tail_load_ps_sse2(x + j, n - j, 0.0f), mv, lv));
+}
+
+/* ---------------------------------------------------------------- float64 */
+
+/* The float64 tail is one element: it goes through the low lane of a vector
+ * (_mm_set_sd / _mm_cvtsd_f64), the high lane masked out of sums and counts
+ * (or -inf for the max). */
+
+static inline double fa_hrow_max_f64_sse2(const double *x, size_t n)
+{
+    const __m128d ninf = _mm_set1_pd(-INFINITY);
+    __m128d m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        m0 = _mm_max_pd(_mm_loadu_pd(x + j), m0);
+        m1 = _mm_max_pd(_mm_loadu_pd(x + j + 2), m1);
+        m2 = _mm_max_pd(_mm_loadu_pd(x + j + 4), m2);
+        m3 = _mm_max_pd(_mm_loadu_pd(x + j + 6), m3);
+    }
+    for (; j + 2 <= n; j += 2) m0 = _mm_max_pd(_mm_loadu_pd(x + j), m0);
+    if (j < n) m1 = _mm_max_pd(_mm_set_pd(-INFINITY, x[j]), m1); /* high lane: padding */
+    return fa_hmax_pd_sse2(_mm_max_pd(_mm_max_pd(m0, m1), _mm_max_pd(m2, m3)));
+}
+
+static inline __m128d fa_vtwo_diff_f64_sse2(__m128d x, __m128d m, __m128d *lo)
+{
+    __m128d hi = _mm_sub_pd(x, m);
+    __m128d xv = _mm_add_pd(hi, m);
+    __m128d mv = _mm_sub_pd(xv, hi);
+    *lo = _mm_add_pd(_mm_sub_pd(x, xv), _mm_sub_pd(mv, m));
+    return hi;
+}
+
+/* e[i] = exp(hi[i] + lo[i]) in float64 for nv <= FA_SSE2_NV vectors, hi <= 0
+ * (-inf included) or NaN; lo ignored below -746.  The structure of
+ * fa_exp_nonpos_deg (fa_math.h, degree 13), vectorised:
+ *   k by the shifter S = 1.5 * 2^52 + 1022 (as rows_avx2.h: the low bits of
+ *   the sum's encoding are B = 1022 + k in [-55, 1022]; hi * log2e rounds
+ *   first, which can only move k by one at a near-tie: |r| <= ln2 / 2 +
+ *   2^-43);
+ *   Cody-Waite with ln2_hi of 32 significant bits: k (11 bits) * ln2_hi is
+ *   an exact product, hi - k ln2_hi exact (as for float32: a multiple of
+ *   ulp(hi) >= 2^-54 below 2^-1); the small terms lo - k ln2_lo
+ *   (|.| < 2^-22, roundings < 2^-74 absolute) added together first, then one
+ *   rounding into r, whose error rl is kept (Fast2Sum, as for float32);
+ *   exp(r) = 1 + (r + (rl + r^2 (1/2 + r (1/6 + r Q)))), the Taylor
+ *   polynomial (truncation < 2^-62), Q by Estrin: the roundings of the tail
+ *   are scaled by r^3 < 0.042, the sum r + (...) (|.| < 0.42) rounds at a
+ *   quarter of the result's ULP or less, then one rounding of 1 + t.
+ *   Measured on 4e7 random points of [-746.5, 0] (uniform, |x| < 0.7, and
+ *   x in [-1, -2^-60]): 0.879 ULP; 2e7 random exp(x - m) with the TwoSum
+ *   tail: 0.876 ULP.  Without rl (for lo = 0, the operations of
+ *   fa_exp_nonpos_deg): 0.957 ULP.
+ *   2^k = 2^k1 * 2^k2: biased exponents max(B, 2) and min(B + 1022, 1024)
+ *   by pmaxsw / pminsw on the low word of each 64-bit lane (B is a signed
+ *   word there; the 64-bit shift by 52 keeps only the low 12 bits), both
+ *   factors normal, p * 2^k1 exact (p >= 0.7): a subnormal result is
+ *   rounded once.  Below -746: k = -1076 and p * 2^-1076 < 2^-1075 rounds
+ *   to 0. */
+static inline void fa_vexpn_f64_sse2(int nv, const __m128d *hi_in, const __m128d *lo_in, __m128d *e)
+{
+    const __m128d lim = _mm_set1_pd(-746.0);
+    const __m128d shifter = _mm_set1_pd(0x1.8p52 + 1022.0);
+    __m128d r[FA_SSE2_NV], rl[FA_SSE2_NV], p[FA_SSE2_NV];
+    __m128i kb[FA_SSE2_NV];
+    for (int i = 0; i < nv; i++) {
+        __m128d lo = _mm_and_pd(_mm_cmpgt_pd(hi_in[i], lim), lo_in[i]);
+        __m128d hi = _mm_max_pd(lim, hi_in[i]); /* NaN stays NaN (second operand) */
+        __m128d kf = _mm_add_pd(_mm_mul_pd(hi, _mm_set1_pd(0x1.71547652b82fep0)), shifter);
+        kb[i] = _mm_castpd_si128(kf);
+        kf = _mm_sub_pd(kf, shifter); /* k, exactly */
+        __m128d rh = _mm_sub_pd(hi, _mm_mul_pd(kf, _mm_set1_pd(0x1.62e42fee00000p-1))); /* exact */
+        __m128d small = _mm_sub_pd(lo, _mm_mul_pd(kf, _mm_set1_pd(0x1.a39ef35793c76p-33)));
+        r[i] = _mm_add_pd(rh, small);
+        rl[i] = _mm_sub_pd(small, _mm_sub_pd(r[i], rh));
+    }
+#define FA_MA(a, b, c) _mm_add_pd(_mm_mul_pd(a, b), c)
+#define FA_C(c) _mm_set1_pd(c)
+    for (int i = 0; i < nv; i++) {
+        __m128d x = r[i];
+        __m128d r2 = _mm_mul_pd(x, x), r4 = _mm_mul_pd(r2, r2);
+        __m128d q45 = FA_MA(x, FA_C(1.0 / 120.0), FA_C(1.0 / 24.0));
+        __m128d q67 = FA_MA(x, FA_C(1.0 / 5040.0), FA_C(1.0 / 720.0));
+        __m128d q89 = FA_MA(x, FA_C(1.0 / 362880.0), FA_C(1.0 / 40320.0));
+        __m128d q1011 = FA_MA(x, FA_C(1.0 / 39916800.0), FA_C(1.0 / 3628800.0));
+        __m128d q1213 = FA_MA(x, FA_C(1.0 / 6227020800.0), FA_C(1.0 / 479001600.0));
+        __m128d q = _mm_add_pd(FA_MA(r2, q67, q45),
+                               _mm_mul_pd(r4, _mm_add_pd(FA_MA(r2, q1011, q89), _mm_mul_pd(r4, q1213))));
+        q = FA_MA(x, FA_MA(x, q, FA_C(1.0 / 6.0)), FA_C(0.5));
+        __m128d t = _mm_add_pd(rl[i], _mm_mul_pd(r2, q));
+        p[i] = _mm_add_pd(FA_C(1.0), _mm_add_pd(x, t));
+    }
+#undef FA_MA
+#undef FA_C
+    const __m128i e1min = _mm_set1_epi64x(2), e2max = _mm_set1_epi64x(1024);
+    for (int i = 0; i < nv; i++) {
+        __m128i e1 = _mm_max_epi16(kb[i], e1min); /* low word: max(B, 2) */
+        __m128i e2 = _mm_min_epi16(_mm_add_epi32(kb[i], _mm_set1_epi64x(1022)), e2max);
+        __m128d s1 = _mm_castsi128_pd(_mm_slli_epi64(e1, 52));
+        __m128d s2 = _mm_castsi128_pd(_mm_slli_epi64(e2, 52));
+        e[i] = _mm_mul_pd(_mm_mul_pd(p[i], s1), s2);
+    }
+}
+
+static inline __m128d fa_vexp_f64_sse2(__m128d hi, __m128d lo)
+{
+    __m128d e;
+    fa_vexpn_f64_sse2(1, &hi, &lo, &e);
+    return e;
+}
+
+static inline void fa_hexp_row_f64_sse2(const double *d, double *y, size_t n)
+{
+    size_t j = 0;
+    for (; j + 2 <= n; j += 2) _mm_storeu_pd(y + j, fa_vexp_f64_sse2(_mm_loadu_pd(d + j), _mm_setzero_pd()));
+    if (j < n) y[j] = _mm_cvtsd_f64(fa_vexp_f64_sse2(_mm_set_sd(d[j]), _mm_setzero_pd()));
+}
+
+/* nv vectors of the float64 sum pass.  The accumulator lanes start at 1.0
+ * and every term is <= 1 (or NaN), so |s| >= |t| and Fast2Sum (3 operations)
+ * is exact: (s[i], c[i]) is a compensated sum.  The maxima are counted in
+ * the 64-bit lanes of *cnt.  valid: as in the float32 pass. */
+static inline void fa_vsumexp_steps_f64_sse2(int nv, const __m128d *x, __m128d m, const __m128d *valid,
+                                             __m128d *s, __m128d *c, __m128i *cnt, __m128d *e)
+{
+    __m128d hi[FA_SSE2_NV], lo[FA_SSE2_NV];
+    for (int i = 0; i < nv; i++) hi[i] = fa_vtwo_diff_f64_sse2(x[i], m, &lo[i]);
+    fa_vexpn_f64_sse2(nv, hi, lo, e);
+    for (int i = 0; i < nv; i++) {
+        __m128d one = _mm_cmpeq_pd(hi[i], _mm_setzero_pd());
+        __m128d t = e[i];
+        if (valid) {
+            one = _mm_and_pd(one, *valid);
+            t = _mm_and_pd(t, *valid);
+        }
+        t = _mm_andnot_pd(one, t);
+        *cnt = _mm_sub_epi64(*cnt, _mm_castpd_si128(one));
+        __m128d u = _mm_add_pd(s[i], t);
+        c[i] = _mm_add_pd(c[i], _mm_add_pd(_mm_sub_pd(s[i], u), t));
+        s[i] = u;
+    }
+}
+
+static inline double fa_hrow_sumexp_m1_f64_sse2(const double *x, size_t n, double m, double *y)
+{
+    const __m128d mv = _mm_set1_pd(m);
+    __m128d s[FA_SSE2_NV], c[FA_SSE2_NV], xv[FA_SSE2_NV], e[FA_SSE2_NV];
+    for (int i = 0; i < FA_SSE2_NV; i++) {
+        s[i] = _mm_set1_pd(1.0);
+        c[i] = _mm_setzero_pd();
+    }
+    __m128i cnt = _mm_setzero_si128();
+    size_t j = 0;
+    for (; j + 2 * FA_SSE2_NV <= n; j += 2 * FA_SSE2_NV) {
+        /* next row: one 64-byte line per 8 elements (see the float32 pass) */
+        _mm_prefetch((const char *)(x + n + j), _MM_HINT_T1);
+        for (int i = 0; i < FA_SSE2_NV; i++) xv[i] = _mm_loadu_pd(x + j + 2 * i);
+        fa_vsumexp_steps_f64_sse2(FA_SSE2_NV, xv, mv, NULL, s, c, &cnt, e);
+        if (y)
+            for (int i = 0; i < FA_SSE2_NV; i++) _mm_storeu_pd(y + j + 2 * i, e[i]);
+    }
+    for (; j + 2 <= n; j += 2) {
+        xv[0] = _mm_loadu_pd(x + j);
+        fa_vsumexp_steps_f64_sse2(1, xv, mv, NULL, s, c, &cnt, e);
+        if (y) _mm_storeu_pd(y + j, e[0]);
+    }
+    if (j < n) {
+        /* one element, in the low lane; the high lane (0.0) is masked out */
+        __m128d valid = _mm_castsi128_pd(_mm_set_epi64x(0, -1));
+        xv[0] = _mm_set_sd(x[j]);
+        fa_vsumexp_steps_f64_sse2(1, xv, mv, &valid, s + 1, c + 1, &cnt, e);
+        if (y) y[j] = _mm_cvtsd_f64(e[0]);
+    }
+    /* remove the 1.0 each of the 2 * FA_SSE2_NV lanes started from (exact:
+     * lanes < 2^53), then add the lanes up with compensation */
+    double sl[2 * FA_SSE2_NV], cl[2 * FA_SSE2_NV];
+    for (int i = 0; i < FA_SSE2_NV; i++) {
+        _mm_storeu_pd(sl + 2 * i, _mm_sub_pd(s[i], _mm_set1_pd(1.0)));
+        _mm_storeu_pd(cl + 2 * i, c[i]);
+    }
+    double S = 0.0, C = 0.0;
+    for (int l = 0; l < 2 * FA_SSE2_NV; l++) {
+        fa_acc(&S, &C, sl[l]);
+        C += cl[l];
+    }
+    size_t z = fa_hsum_epi64_sse2(cnt);
+    return ((double)z - 1.0) + fa_acc_value(S, C);
+}
+
+/* y *= inv (one rounding per element). */
+static inline void fa_hrow_scale_f64_sse2(double *y, size_t n, double inv)
+{
+    const __m128d iv = _mm_set1_pd(inv);
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        __m128d v0 = _mm_loadu_pd(y + j), v1 = _mm_loadu_pd(y + j + 2);
+        _mm_storeu_pd(y + j, _mm_mul_pd(v0, iv));
+        _mm_storeu_pd(y + j + 2, _mm_mul_pd(v1, iv));
+    }
+    for (; j + 2 <= n; j += 2) _mm_storeu_pd(y + j, _mm_mul_pd(_mm_loadu_pd(y + j), iv));
+    if (j < n) y[j] = y[j] * inv;
+}
+
+/* y = (hi - L) + lo with x - m = hi + lo exactly (as log_softmax_one; lo
+ * dropped below -1000, where it may be NaN for x = -inf). */
+static inline __m128d fa_vlsm_f64_sse2(__m128d x, __m128d m, __m128d lv)
+{
+    __m128d lo;
+    __m128d hi = fa_vtwo_diff_f64_sse2(x, m, &lo);
+    lo = _mm_and_pd(_mm_cmpgt_pd(hi, _mm_set1_pd(-1000.0)), lo);
+    return _mm_add_pd(_mm_sub_pd(hi, lv), lo);
+}
+
+static inline void fa_hrow_log_softmax_out_f64_sse2(const double *x, double *y, size_t n,
+                                                    double m, double L)
+{
+    const __m128d mv = _mm_set1_pd(m), lv = _mm_set1_pd(L);
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        __m128d r0 = fa_vlsm_f64_sse2(_mm_loadu_pd(x + j), mv, lv);
+        __m128d r1 = fa_vlsm_f64_sse2(_mm_loadu_pd(x + j + 2), mv, lv);
+        _mm_storeu_pd(y + j, r0);
+        _mm_storeu_pd(y + j + 2, r1);
+    }
+    for (; j + 2 <= n; j += 2) _mm_storeu_pd(y + j, fa_vlsm_f64_sse2(_mm_loadu_pd(x + j), mv, lv));
+    if (j < n) y[j] = _mm_cvtsd_f64(fa_vlsm_f64_sse2(_mm_set_sd(x[j]), mv, lv));
+}
+
+#undef FA_SSE2_NV
+#endif /* FA_ROWS_SSE2_H */
