@@ -10,7 +10,7 @@
 #include "threads.h"
 
 /* Below these element counts one thread does it all. */
-#define FA_PAR_MIN_REDUCE ((size_t)1 << 16)
+#define FA_PAR_MIN_REDUCE ((size_t)1 << 14)
 #define FA_PAR_MIN_RELU ((size_t)1 << 18)
 #define FA_RELU_BLOCK ((size_t)1 << 14) /* elements per relu block (64-byte multiple) */
 #define FA_CE_BLOCK_ELEMS ((size_t)1 << 15)
