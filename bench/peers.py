@@ -48,7 +48,7 @@ except ImportError:  # run from a source checkout without PYTHONPATH
     sys.path.insert(0, ROOT)
 import fastact  # noqa: E402
 import fastact.numpy_impl as numpy_impl  # noqa: E402
-from summary import input_array, steady_state_allocator, target_array  # noqa: E402
+from summary import fmt_us, input_array, steady_state_allocator, target_array  # noqa: E402
 
 # ------------------------------------------------------------------- cases
 DTYPES = ("float32", "float64")
@@ -448,15 +448,6 @@ def versions():
                 continue
         out.append(f"{label} {getattr(m, '__version__', '?')}")
     return out
-
-
-def fmt_us(sec):
-    us = sec * 1e6
-    if us >= 1000:
-        return f"{us:,.0f}"
-    if us >= 10:
-        return f"{us:.1f}"
-    return f"{us:.2f}"
 
 
 def fmt_ratio(r):

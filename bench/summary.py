@@ -167,7 +167,7 @@ def time_call(fn, repeat=7, min_run_time=2e-3, max_total=None):
     return statistics.median(times)
 
 
-def _fmt_us(sec):
+def fmt_us(sec):
     us = sec * 1e6
     if us >= 1000:
         return f"{us:,.0f}"
@@ -240,9 +240,9 @@ def main(argv=None):
         nat, npy, cp = r.get("native"), r["numpy"], r["copy"]
         table.append((
             name,
-            _fmt_us(nat) if nat is not None else "-",
-            _fmt_us(npy),
-            _fmt_us(cp),
+            fmt_us(nat) if nat is not None else "-",
+            fmt_us(npy),
+            fmt_us(cp),
             f"{npy / nat:.2f}x" if nat else "-",
             f"{nat / cp:.1f}" if nat else "-",
         ))
