@@ -62,6 +62,10 @@ except ImportError:  # NumPy backend without a build: nothing to configure
     _nat = None
 if _nat is not None:
     _nat.set_num_threads(_default_threads())
+    import importlib.util as _ilu
+
+    if _ilu.find_spec("threadpoolctl") is not None:  # let it see and limit the pool
+        from . import _threadpoolctl  # noqa: F401
 
 
 def set_num_threads(n: int) -> None:
@@ -76,7 +80,9 @@ def set_num_threads(n: int) -> None:
     element is computed by the same code whatever the split, and sums over
     samples are formed in fixed blocks.  When several Python threads call
     fastact at once, only one call at a time uses the pool; the others run
-    on their own thread, so the machine is not oversubscribed.  ``n`` must
+    on their own thread, so the machine is not oversubscribed.  When
+    threadpoolctl is installed, ``threadpool_limits`` controls this count
+    too (user_api "fastact").  ``n`` must
     be a positive int (TypeError / ValueError otherwise).  No effect on the
     NumPy backend."""
     import operator

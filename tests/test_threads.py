@@ -119,3 +119,17 @@ def test_forked_child_still_runs_in_parallel(restore_threads):
     got = os.read(r, 1)
     os.waitpid(pid, 0)
     assert got == b"1"
+
+
+def test_threadpoolctl_sees_and_limits_the_pool(restore_threads):
+    tpc = pytest.importorskip("threadpoolctl")
+    fastact.set_num_threads(2)
+    info = [i for i in tpc.threadpool_info() if i["user_api"] == "fastact"]
+    assert len(info) == 1 and info[0]["num_threads"] == 2
+    assert info[0]["version"] == fastact.__version__
+    with tpc.threadpool_limits(1, user_api="fastact"):
+        assert fastact.get_num_threads() == 1
+    assert fastact.get_num_threads() == 2
+    with tpc.threadpool_limits(1):
+        assert fastact.get_num_threads() == 1
+    assert fastact.get_num_threads() == 2
