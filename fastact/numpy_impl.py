@@ -39,16 +39,16 @@ def _deliver(y: np.ndarray, out: Optional[np.ndarray], result: np.dtype, shape: 
 
 
 def _prepare(x: Any, axis: AxisLike):
-    """``(arr, axes, work, result, xw)``: validated input and its copy in the
-    computing dtype.  A 0-d input is seen as shape (1,) (its only possible
+    """``(arr, axes, result, xw, xaxes)``: validated input, its normalised
+    axes, the result dtype, and its copy in the computing dtype with the axes
+    to reduce there.  A 0-d input is seen as shape (1,) (its only possible
     group is its one element), so that NumPy keeps returning arrays."""
     arr, work, result = ck.as_float(x)
     axes = ck.normalize_axes(axis, arr.ndim)
     xw = arr.astype(_compute_dtype(work))
     if xw.ndim == 0:
-        xw = xw.reshape(1)
-        axes = (0,)
-    return arr, axes, work, result, xw
+        return arr, axes, result, xw.reshape(1), (0,)
+    return arr, axes, result, xw, axes
 
 
 def _stats(xw: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -66,7 +66,7 @@ def _stats(xw: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarra
 
 
 def softmax(x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None) -> np.ndarray:
-    arr, axes, work, result, xw = _prepare(x, axis)
+    arr, _, result, xw, axes = _prepare(x, axis)
     ck.check_out(out, arr.shape, result)
     with np.errstate(**_QUIET):
         if xw.size == 0:
@@ -79,7 +79,7 @@ def softmax(x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None) ->
 
 
 def log_softmax(x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None) -> np.ndarray:
-    arr, axes, work, result, xw = _prepare(x, axis)
+    arr, _, result, xw, axes = _prepare(x, axis)
     ck.check_out(out, arr.shape, result)
     with np.errstate(**_QUIET):
         if xw.size == 0:
@@ -93,12 +93,11 @@ def log_softmax(x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None
 def logsumexp(
     x: Any, axis: AxisLike = -1, *, keepdims: bool = False, out: Optional[np.ndarray] = None
 ) -> Union[np.ndarray, np.floating]:
-    arr, work, result = ck.as_float(x)
-    rshape = ck.reduced_shape(arr.shape, ck.normalize_axes(axis, arr.ndim), bool(keepdims))
-    arr, axes, work, result, xw = _prepare(arr, axis)
+    arr, axes, result, xw, xaxes = _prepare(x, axis)
+    rshape = ck.reduced_shape(arr.shape, axes, bool(keepdims))
     ck.check_out(out, rshape, result)
     with np.errstate(**_QUIET):
-        _, m, sm1 = _stats(xw, axes)
+        _, m, sm1 = _stats(xw, xaxes)
         y = np.where(np.isfinite(m), m + np.log1p(sm1), m)
     res = _deliver(y, out, result, rshape)
     if out is None and res.ndim == 0:
