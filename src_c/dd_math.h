@@ -52,6 +52,18 @@ static inline fa_dd fa_dd_mul(fa_dd a, fa_dd b)
     return fa_dd_fast_two_sum(p.hi, p.lo);
 }
 
+static inline double fa_dd_value(fa_dd a) { return a.hi + a.lo; }
+
+/* a / b to ~2^-104 relative: the quotient of the leading parts, corrected
+ * once with the remainder a - q b formed in double-double. */
+static inline fa_dd fa_dd_div(fa_dd a, fa_dd b)
+{
+    double q = a.hi / b.hi;
+    fa_dd nq = {-q, 0.0};
+    fa_dd r = fa_dd_add(a, fa_dd_mul(nq, b));
+    return fa_dd_fast_two_sum(q, r.hi / b.hi);
+}
+
 /* 1/i! as double-doubles, i = 0..20 */
 static const double fa_dd_inv_fact[21][2] = {
     {0x1.0000000000000p+0, 0x0.0p+0},

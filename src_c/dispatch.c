@@ -35,6 +35,11 @@ const char *fa_compiled_levels(void)
         (table).exp_nonpos = fa_exp_nonpos_##SUF;    \
         (table).ce_index = fa_ce_index_##SUF;        \
         (table).ce_prob = fa_ce_prob_##SUF;          \
+        (table).chunk_stats = fa_chunk_stats_##SUF;  \
+        (table).chunk_scale = fa_chunk_scale_##SUF;  \
+        (table).chunk_exp_scale = fa_chunk_exp_scale_##SUF; \
+        (table).chunk_log_softmax_out = fa_chunk_log_softmax_out_##SUF; \
+        (table).logsumexp_row_finish = fa_logsumexp_row_finish_##SUF; \
     } while (0)
 
 int fa_init(const char *request)

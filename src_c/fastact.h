@@ -48,7 +48,13 @@ enum { FA_LEVEL_SCALAR = 0, FA_LEVEL_SSE2 = 1, FA_LEVEL_AVX2 = 2, FA_LEVEL_AVX51
     /* p has the shape of x (class probabilities); weight may be NULL. */               \
     void fa_ce_prob_##SUF(const T *x, const T *p, const double *weight, size_t outer,   \
                           size_t C, size_t inner, double label_smoothing, T *loss,      \
-                          double *sum);
+                          double *sum);                                                 \
+    /* One chunk of a long contiguous row (chunk_impl.h, long_rows.c). */               \
+    void fa_chunk_stats_##SUF(const T *x, T *y, size_t n, double *m, double *sm1);      \
+    void fa_chunk_scale_##SUF(T *y, size_t n, double f);                                \
+    void fa_chunk_exp_scale_##SUF(const T *x, T *y, size_t n, double m, double f);      \
+    void fa_chunk_log_softmax_out_##SUF(const T *x, T *y, size_t n, double m, double L); \
+    void fa_logsumexp_row_finish_##SUF(const T *x, size_t n, double m, double sm1, T *y);
 
 FA_DECLARE_KERNELS(float, f32_scalar)
 FA_DECLARE_KERNELS(double, f64_scalar)
@@ -72,6 +78,11 @@ FA_DECLARE_KERNELS(double, f64_avx512)
                          size_t, int64_t, double, T *, double *, double *);           \
         void (*ce_prob)(const T *, const T *, const double *, size_t, size_t, size_t,      \
                         double, T *, double *);                                       \
+        void (*chunk_stats)(const T *, T *, size_t, double *, double *);             \
+        void (*chunk_scale)(T *, size_t, double);                                     \
+        void (*chunk_exp_scale)(const T *, T *, size_t, double, double);              \
+        void (*chunk_log_softmax_out)(const T *, T *, size_t, double, double);        \
+        void (*logsumexp_row_finish)(const T *, size_t, double, double, T *);         \
     } fa_table_##SUF;
 
 FA_DECLARE_TABLE(float, f32)
@@ -100,6 +111,14 @@ enum { FA_OP_SOFTMAX = 0, FA_OP_LOG_SOFTMAX = 1, FA_OP_LOGSUMEXP = 2 };
  * fa_cross_entropy runs ce_prob when p is not NULL (label unused), else
  * ce_index (*wsum: sum of the weights of the labels not ignored). */
 void fa_reduce(int op, int f64, const void *x, void *y, size_t outer, size_t n, size_t inner);
+/* A single contiguous row (outer == inner == 1: axis=None, or a 1-D array)
+ * of this many bytes or more goes to fa_reduce_long_rows (long_rows.c):
+ * chunked, and threaded within the row.  Several rows are better spread
+ * over the threads whole (measured: 2 threads, 2 to 4 rows of 512 KiB to
+ * 4 MiB).  The choice depends on the shape only: results stay the same for
+ * any thread count. */
+#define FA_LONG_ROW_BYTES ((size_t)1 << 19)
+void fa_reduce_long_rows(int op, int f64, const void *x, void *y, size_t outer, size_t n);
 void fa_relu(int f64, const void *x, void *y, size_t len);
 void fa_cross_entropy(int f64, const void *x, const void *p, const int64_t *label,
                       const double *weight, size_t outer, size_t C, size_t inner,

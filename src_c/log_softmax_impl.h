@@ -4,22 +4,10 @@
  * the error of log1p (< 1 ULP of a term no larger than |y|). */
 #include "reduce_impl.h"
 
-static inline T FA_FN(log_softmax_one)(T x, double m, double L)
-{
-    double lo;
-    double d = FA_DIFF((double)x, m, &lo);
-    return (T)((d - L) + lo);
-}
-
 static void FA_FN(log_softmax_row)(const T *x, T *y, size_t n)
 {
     double m = FA_FN(row_max)(x, n);
-    double L = log1p(FA_FN(row_sumexp_m1)(x, n, m, NULL));
-#if FA_HAND
-    FA_HFN(row_log_softmax_out)(x, y, n, m, L);
-#else
-    for (size_t j = 0; j < n; j++) y[j] = FA_FN(log_softmax_one)(x[j], m, L);
-#endif
+    FA_FN(row_log_softmax_out)(x, y, n, m, log1p(FA_FN(row_sumexp_m1)(x, n, m, NULL)));
 }
 
 static void FA_FN(log_softmax_cols)(const T *x, T *y, size_t n, size_t inner, size_t w)

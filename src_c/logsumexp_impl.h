@@ -27,6 +27,13 @@ static inline T FA_FN(lse_finish)(const T *x, size_t n, size_t stride, double m,
     return (T)r;
 }
 
+/* *y = logsumexp of one contiguous row of n elements from its max m and
+ * s - 1 (the long-row algorithm's last step, long_rows.c). */
+void FA_FN(logsumexp_row_finish)(const T *x, size_t n, double m, double sm1, T *y)
+{
+    *y = FA_FN(lse_finish)(x, n, 1, m, sm1);
+}
+
 void FA_FN(logsumexp)(const T *x, T *y, size_t outer, size_t n, size_t inner)
 {
     if (n == 0) {

@@ -105,6 +105,36 @@ static inline double FA_FN(row_sumexp_m1)(const T *x, size_t n, double m, T *y)
 #endif
 }
 
+/* y[j] *= inv: softmax's last pass (one rounding per element). */
+static inline void FA_FN(row_scale)(T *y, size_t n, double inv)
+{
+#if FA_HAND
+    FA_HFN(row_scale)(y, n, inv);
+#else
+    for (size_t j = 0; j < n; j++) y[j] = (T)((double)y[j] * inv);
+#endif
+}
+
+/* (x - m) - L with x - m exact (TwoSum, its low part added last).  Both
+ * terms are <= 0, so no cancellation: <= 2 roundings of the result plus the
+ * error of L. */
+static inline T FA_FN(log_softmax_one)(T x, double m, double L)
+{
+    double lo;
+    double d = FA_DIFF((double)x, m, &lo);
+    return (T)((d - L) + lo);
+}
+
+/* y[j] = (x[j] - m) - L: log_softmax's output pass. */
+static inline void FA_FN(row_log_softmax_out)(const T *x, T *y, size_t n, double m, double L)
+{
+#if FA_HAND
+    FA_HFN(row_log_softmax_out)(x, y, n, m, L);
+#else
+    for (size_t j = 0; j < n; j++) y[j] = FA_FN(log_softmax_one)(x[j], m, L);
+#endif
+}
+
 /* Column-chunk versions: m[k] and sm1[k] for k < w. */
 static inline void FA_FN(cols_max)(const T *x, size_t n, size_t inner, size_t w, T *m)
 {

@@ -8,12 +8,7 @@
 static void FA_FN(softmax_row)(const T *x, T *y, size_t n)
 {
     double m = FA_FN(row_max)(x, n);
-    double inv = 1.0 / (1.0 + FA_FN(row_sumexp_m1)(x, n, m, y));
-#if FA_HAND
-    FA_HFN(row_scale)(y, n, inv);
-#else
-    for (size_t j = 0; j < n; j++) y[j] = (T)((double)y[j] * inv);
-#endif
+    FA_FN(row_scale)(y, n, 1.0 / (1.0 + FA_FN(row_sumexp_m1)(x, n, m, y)));
 }
 
 static void FA_FN(softmax_cols)(const T *x, T *y, size_t n, size_t inner, size_t w)
