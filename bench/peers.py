@@ -53,7 +53,7 @@ from summary import fmt_us, input_array, steady_state_allocator, target_array  #
 # ------------------------------------------------------------------- cases
 DTYPES = ("float32", "float64")
 ABBR = {"float32": "f32", "float64": "f64"}
-ROW_SHAPES = ((1, 10), (64, 1000), (4096, 128), (256, 32000))
+ROW_SHAPES = ((1, 10), (64, 1000), (4096, 128), (256, 32000), (2 ** 22,))  # last: one long row
 CE_SHAPES = ((64, 1000), (4096, 128), (256, 32000))
 RELU_SHAPES = ((2 ** 20,), (2 ** 24,))
 ROW_OPS = ("softmax", "log_softmax", "logsumexp")

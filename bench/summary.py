@@ -39,6 +39,8 @@ OUT_OPS = ("softmax", "log_softmax", "logsumexp", "relu")  # ops taking out=
 DTYPES = ("float32", "float64")
 SHAPES = ((1, 10), (64, 1000), (4096, 128), (256, 32000))
 RELU_EXTRA_SHAPES = ((2 ** 20,), (2 ** 24,))
+# one long row (what axis=None gives): the chunked, threaded-within-a-row path
+LONG_ROW_SHAPES = ((2 ** 22,),)
 PATHS = ("native", "numpy")
 
 _DTYPE_ABBR = {"float32": "f32", "float64": "f64"}
@@ -49,7 +51,11 @@ def shape_id(shape):
 
 
 def op_shapes(op):
-    return SHAPES + RELU_EXTRA_SHAPES if op == "relu" else SHAPES
+    if op == "relu":
+        return SHAPES + RELU_EXTRA_SHAPES
+    if op == "cross_entropy":
+        return SHAPES
+    return SHAPES + LONG_ROW_SHAPES
 
 
 def variants(op):
