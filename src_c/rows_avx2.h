@@ -181,6 +181,14 @@ static inline void fa_hexp_row_f32_avx2(const float *d, float *y, size_t n)
     }
 }
 
+/* a - b and a + b as a fused multiply-add with 1.0: the same result as
+ * vsub/vadd (one rounding) on the FMA pipes, for passes made of additions
+ * only (log_softmax's output; see rows_avx512.h). */
+static inline __m256 fa_vsubf256_ps(__m256 a, __m256 b) { return _mm256_fnmadd_ps(b, _mm256_set1_ps(1.0f), a); }
+static inline __m256 fa_vaddf256_ps(__m256 a, __m256 b) { return _mm256_fmadd_ps(b, _mm256_set1_ps(1.0f), a); }
+static inline __m256d fa_vsubf256_pd(__m256d a, __m256d b) { return _mm256_fnmadd_pd(b, _mm256_set1_pd(1.0), a); }
+static inline __m256d fa_vaddf256_pd(__m256d a, __m256d b) { return _mm256_fmadd_pd(b, _mm256_set1_pd(1.0), a); }
+
 /* x - m = hi + lo exactly (TwoSum). */
 static inline __m256 fa_vtwo_diff_f32_avx2(__m256 x, __m256 m, __m256 *lo)
 {
@@ -298,11 +306,14 @@ static inline void fa_hrow_scale_f32_avx2(float *y, size_t n, double inv)
  * twice: <= 1 ULP plus log1p's error. */
 static inline __m256 fa_vlsm_f32_avx2(__m256 x, __m256 m, __m256 lh, __m256 ll)
 {
-    __m256 lo;
-    __m256 hi = fa_vtwo_diff_f32_avx2(x, m, &lo);
+    /* TwoSum with half its additions on the FMA pipes */
+    __m256 hi = _mm256_sub_ps(x, m);
+    __m256 xv = fa_vaddf256_ps(hi, m);
+    __m256 mv = _mm256_sub_ps(xv, hi);
+    __m256 lo = _mm256_add_ps(fa_vsubf256_ps(x, xv), fa_vsubf256_ps(mv, m));
     /* -inf - m: hi = -inf and lo = NaN; lo does not matter there */
     lo = _mm256_and_ps(_mm256_cmp_ps(hi, _mm256_set1_ps(-INFINITY), _CMP_NEQ_OQ), lo);
-    return _mm256_add_ps(_mm256_sub_ps(hi, lh), _mm256_sub_ps(lo, ll));
+    return _mm256_add_ps(fa_vsubf256_ps(hi, lh), _mm256_sub_ps(lo, ll));
 }
 
 static inline void fa_hrow_log_softmax_out_f32_avx2(const float *x, float *y, size_t n,
@@ -525,10 +536,13 @@ static inline void fa_hrow_scale_f64_avx2(double *y, size_t n, double inv)
  * dropped below -1000, where it may be NaN for x = -inf). */
 static inline __m256d fa_vlsm_f64_avx2(__m256d x, __m256d m, __m256d lv)
 {
-    __m256d lo;
-    __m256d hi = fa_vtwo_diff_f64_avx2(x, m, &lo);
+    /* TwoSum with half its additions on the FMA pipes */
+    __m256d hi = _mm256_sub_pd(x, m);
+    __m256d xv = fa_vaddf256_pd(hi, m);
+    __m256d mv = _mm256_sub_pd(xv, hi);
+    __m256d lo = _mm256_add_pd(fa_vsubf256_pd(x, xv), fa_vsubf256_pd(mv, m));
     lo = _mm256_and_pd(_mm256_cmp_pd(hi, _mm256_set1_pd(-1000.0), _CMP_GT_OQ), lo);
-    return _mm256_add_pd(_mm256_sub_pd(hi, lv), lo);
+    return _mm256_add_pd(fa_vsubf256_pd(hi, lv), lo);
 }
 
 static inline void fa_hrow_log_softmax_out_f64_avx2(const double *x, double *y, size_t n,
