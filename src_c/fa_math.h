@@ -12,8 +12,10 @@
 /* Independent accumulators per loop: wide enough for one AVX-512 vector of
  * doubles, and to hide the latency of the summation chains. */
 #define FA_LANES 8
-/* Columns processed together when the reduced axis is not the last one. */
-#define FA_CHUNK 64
+/* Columns processed together when the reduced axis is not the last one:
+ * 256 contiguous elements per row (1-2 KiB), so that the first pass over a
+ * chunk streams through memory row segment by row segment. */
+#define FA_CHUNK 256
 /* Elements per tile of a row: the exponentials of a tile are formed in a
  * simple map loop (which the compiler vectorises), then summed. */
 #define FA_TILE 256

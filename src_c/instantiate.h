@@ -10,6 +10,7 @@
 
 #define FA_HAND 0
 #define FA_HAND_EXP 0
+#define FA_HAND_COLS 0
 
 #define FA_ISA scalar
 #include "instantiate_level.h"
@@ -49,6 +50,9 @@ FA_TARGET_END
 
 FA_TARGET_BEGIN("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
 #include "rows_avx512.h"
+#include "cols_avx512.h"
+#undef FA_HAND_COLS
+#define FA_HAND_COLS 1
 #define FA_ISA avx512
 #include "instantiate_level.h"
 #undef FA_ISA

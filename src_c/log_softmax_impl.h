@@ -16,11 +16,7 @@ static void FA_FN(log_softmax_cols)(const T *x, T *y, size_t n, size_t inner, si
     double L[FA_CHUNK];
     FA_FN(group_stats)(x, n, inner, w, m, NULL, L);
     for (size_t k = 0; k < w; k++) L[k] = log1p(L[k]);
-    for (size_t i = 0; i < n; i++) {
-        const T *xr = x + i * inner;
-        T *yr = y + i * inner;
-        for (size_t k = 0; k < w; k++) yr[k] = FA_FN(log_softmax_one)(xr[k], m[k], L[k]);
-    }
+    FA_FN(cols_log_softmax_out)(x, y, n, inner, w, m, L);
 }
 
 void FA_FN(log_softmax)(const T *x, T *y, size_t outer, size_t n, size_t inner)

@@ -26,6 +26,13 @@
 #ifndef FA_HAND
 #define FA_HAND 0
 #endif
+/* FA_HAND_COLS: the level also has hand-written column passes
+ * (cols_<isa>.h), FA_HFN(cols_max), FA_HFN(cols_sumexp_m1),
+ * FA_HFN(cols_scale) and FA_HFN(cols_log_softmax_out), with the contracts of
+ * the portable column code below. */
+#ifndef FA_HAND_COLS
+#define FA_HAND_COLS 0
+#endif
 
 static inline T FA_FN(row_max)(const T *x, size_t n)
 {
@@ -138,15 +145,21 @@ static inline void FA_FN(row_log_softmax_out)(const T *x, T *y, size_t n, double
 /* Column-chunk versions: m[k] and sm1[k] for k < w. */
 static inline void FA_FN(cols_max)(const T *x, size_t n, size_t inner, size_t w, T *m)
 {
+#if FA_HAND_COLS
+    FA_HFN(cols_max)(x, n, inner, w, m);
+#else
     for (size_t k = 0; k < w; k++) m[k] = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         const T *xr = x + i * inner;
         for (size_t k = 0; k < w; k++) m[k] = FA_MAX(m[k], xr[k]);
     }
+#endif
 }
 
-static inline void FA_FN(cols_sumexp_m1)(const T *x, size_t n, size_t inner, size_t w,
-                                         const T *m, T *y, double *sm1)
+/* The portable column version forms the exponentials in double for both
+ * dtypes (as row_sumexp_m1_portable). */
+static inline void FA_FN(cols_sumexp_m1_portable)(const T *x, size_t n, size_t inner, size_t w,
+                                                  const T *m, T *y, double *sm1)
 {
     double s[FA_CHUNK], c[FA_CHUNK], z[FA_CHUNK], md[FA_CHUNK], e[FA_CHUNK];
     for (size_t k = 0; k < w; k++) {
@@ -167,6 +180,44 @@ static inline void FA_FN(cols_sumexp_m1)(const T *x, size_t n, size_t inner, siz
         for (size_t k = 0; k < w; k++) FA_FN(sum_term)(e[k], &s[k], &c[k], &z[k]);
     }
     for (size_t k = 0; k < w; k++) sm1[k] = FA_FN(finish_sm1)(s[k], c[k], z[k]);
+}
+
+static inline void FA_FN(cols_sumexp_m1)(const T *x, size_t n, size_t inner, size_t w,
+                                         const T *m, T *y, double *sm1)
+{
+#if FA_HAND_COLS
+    FA_HFN(cols_sumexp_m1)(x, n, inner, w, m, y, sm1);
+#else
+    FA_FN(cols_sumexp_m1_portable)(x, n, inner, w, m, y, sm1);
+#endif
+}
+
+/* y[i, k] *= inv[k] over a column chunk (softmax's last pass). */
+static inline void FA_FN(cols_scale)(T *y, size_t n, size_t inner, size_t w, const double *inv)
+{
+#if FA_HAND_COLS
+    FA_HFN(cols_scale)(y, n, inner, w, inv);
+#else
+    for (size_t i = 0; i < n; i++) {
+        T *yr = y + i * inner;
+        for (size_t k = 0; k < w; k++) yr[k] = (T)((double)yr[k] * inv[k]);
+    }
+#endif
+}
+
+/* y[i, k] = (x[i, k] - m[k]) - L[k] over a column chunk. */
+static inline void FA_FN(cols_log_softmax_out)(const T *x, T *y, size_t n, size_t inner,
+                                               size_t w, const T *m, const double *L)
+{
+#if FA_HAND_COLS
+    FA_HFN(cols_log_softmax_out)(x, y, n, inner, w, m, L);
+#else
+    for (size_t i = 0; i < n; i++) {
+        const T *xr = x + i * inner;
+        T *yr = y + i * inner;
+        for (size_t k = 0; k < w; k++) yr[k] = FA_FN(log_softmax_one)(xr[k], m[k], L[k]);
+    }
+#endif
 }
 
 /* Both passes for w groups starting at x: one contiguous row when inner == 1

@@ -83,18 +83,17 @@ static inline __m512 fa_vtwo_diff_f32_avx512(__m512 x, __m512 m, __m512 *lo)
 }
 
 /* One vector of the sum pass: e = exp(x - m) for the lanes in `valid`; the
- * lanes where x - m == 0 are counted in *z, the others added (in double) to
- * a0/a1. */
+ * lanes where x - m == 0 are returned in *one (the caller counts them), the
+ * others added (in double) to a0/a1. */
 static inline __m512 fa_vsumexp_step_f32_avx512(__m512 x, __m512 m, __mmask16 valid,
-                                                __m512d *a0, __m512d *a1, size_t *z)
+                                                __m512d *a0, __m512d *a1, __mmask16 *one)
 {
     __m512 lo;
     __m512 hi = fa_vtwo_diff_f32_avx512(x, m, &lo);
     __m512 e = fa_vexp_f32_avx512(hi, lo);
     /* x - m == 0 exactly at the maxima (and never for inf - inf = NaN) */
-    __mmask16 one = _mm512_mask_cmp_ps_mask(valid, hi, _mm512_setzero_ps(), _CMP_EQ_OQ);
-    __mmask16 add = valid & (__mmask16)~one;
-    *z += (size_t)__builtin_popcount(one);
+    *one = _mm512_mask_cmp_ps_mask(valid, hi, _mm512_setzero_ps(), _CMP_EQ_OQ);
+    __mmask16 add = valid & (__mmask16)~*one;
     *a0 = _mm512_mask_add_pd(*a0, (__mmask8)add, *a0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
     *a1 = _mm512_mask_add_pd(*a1, (__mmask8)(add >> 8), *a1,
                              _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
@@ -114,8 +113,10 @@ static inline double fa_hrow_sumexp_m1_f32_avx512(const float *x, size_t n, doub
          * cache (prefetches do not fault past the end). */
         _mm_prefetch((const char *)(x + n + j), _MM_HINT_T1);
         _mm_prefetch((const char *)(x + n + j + 16), _MM_HINT_T1);
-        __m512 e0 = fa_vsumexp_step_f32_avx512(_mm512_loadu_ps(x + j), mv, 0xFFFF, &a0, &a1, &z);
-        __m512 e1 = fa_vsumexp_step_f32_avx512(_mm512_loadu_ps(x + j + 16), mv, 0xFFFF, &b0, &b1, &z);
+        __mmask16 o0, o1;
+        __m512 e0 = fa_vsumexp_step_f32_avx512(_mm512_loadu_ps(x + j), mv, 0xFFFF, &a0, &a1, &o0);
+        __m512 e1 = fa_vsumexp_step_f32_avx512(_mm512_loadu_ps(x + j + 16), mv, 0xFFFF, &b0, &b1, &o1);
+        z += (size_t)__builtin_popcount(o0) + (size_t)__builtin_popcount(o1);
         if (y) {
             _mm512_storeu_ps(y + j, e0);
             _mm512_storeu_ps(y + j + 16, e1);
@@ -123,8 +124,10 @@ static inline double fa_hrow_sumexp_m1_f32_avx512(const float *x, size_t n, doub
     }
     for (; j < n; j += 16) {
         __mmask16 valid = n - j >= 16 ? (__mmask16)0xFFFF : fa_tail16(n - j);
+        __mmask16 o;
         __m512 e = fa_vsumexp_step_f32_avx512(_mm512_maskz_loadu_ps(valid, x + j), mv, valid, &a0,
-                                              &a1, &z);
+                                              &a1, &o);
+        z += (size_t)__builtin_popcount(o);
         if (y) _mm512_mask_storeu_ps(y + j, valid, e);
     }
     double s = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(b0, b1)));
@@ -271,14 +274,13 @@ static inline __m512d fa_vexp_f64_avx512(__m512d hi, __m512d lo)
  * and every term is <= 1, so Fast2Sum (3 operations) is exact: (s, c) is a
  * compensated sum. */
 static inline __m512d fa_vsumexp_step_f64_avx512(__m512d x, __m512d m, __mmask8 valid,
-                                                 __m512d *s, __m512d *c, size_t *z)
+                                                 __m512d *s, __m512d *c, __mmask8 *one)
 {
     __m512d lo;
     __m512d hi = fa_vtwo_diff_f64_avx512(x, m, &lo);
     __m512d e = fa_vexp_f64_avx512(hi, lo);
-    __mmask8 one = _mm512_mask_cmp_pd_mask(valid, hi, _mm512_setzero_pd(), _CMP_EQ_OQ);
-    *z += (size_t)__builtin_popcount(one);
-    __m512d t = _mm512_maskz_mov_pd(valid & (__mmask8)~one, e);
+    *one = _mm512_mask_cmp_pd_mask(valid, hi, _mm512_setzero_pd(), _CMP_EQ_OQ);
+    __m512d t = _mm512_maskz_mov_pd(valid & (__mmask8)~*one, e);
     __m512d u = _mm512_add_pd(*s, t);
     *c = _mm512_add_pd(*c, _mm512_add_pd(_mm512_sub_pd(*s, u), t));
     *s = u;
@@ -294,8 +296,10 @@ static inline double fa_hrow_sumexp_m1_f64_avx512(const double *x, size_t n, dou
     for (; j + 16 <= n; j += 16) {
         _mm_prefetch((const char *)(x + n + j), _MM_HINT_T1);
         _mm_prefetch((const char *)(x + n + j + 8), _MM_HINT_T1);
-        __m512d e0 = fa_vsumexp_step_f64_avx512(_mm512_loadu_pd(x + j), mv, 0xFF, &s0, &c0, &z);
-        __m512d e1 = fa_vsumexp_step_f64_avx512(_mm512_loadu_pd(x + j + 8), mv, 0xFF, &s1, &c1, &z);
+        __mmask8 o0, o1;
+        __m512d e0 = fa_vsumexp_step_f64_avx512(_mm512_loadu_pd(x + j), mv, 0xFF, &s0, &c0, &o0);
+        __m512d e1 = fa_vsumexp_step_f64_avx512(_mm512_loadu_pd(x + j + 8), mv, 0xFF, &s1, &c1, &o1);
+        z += (size_t)__builtin_popcount(o0) + (size_t)__builtin_popcount(o1);
         if (y) {
             _mm512_storeu_pd(y + j, e0);
             _mm512_storeu_pd(y + j + 8, e1);
@@ -303,8 +307,10 @@ static inline double fa_hrow_sumexp_m1_f64_avx512(const double *x, size_t n, dou
     }
     for (; j < n; j += 8) {
         __mmask8 valid = n - j >= 8 ? (__mmask8)0xFF : fa_tail8(n - j);
+        __mmask8 o;
         __m512d e = fa_vsumexp_step_f64_avx512(_mm512_maskz_loadu_pd(valid, x + j), mv, valid, &s0,
-                                               &c0, &z);
+                                               &c0, &o);
+        z += (size_t)__builtin_popcount(o);
         if (y) _mm512_mask_storeu_pd(y + j, valid, e);
     }
     /* remove the 1.0 each of the 16 lanes started from (exact: lanes < 2^53),

@@ -17,10 +17,7 @@ static void FA_FN(softmax_cols)(const T *x, T *y, size_t n, size_t inner, size_t
     double inv[FA_CHUNK];
     FA_FN(group_stats)(x, n, inner, w, m, y, inv);
     for (size_t k = 0; k < w; k++) inv[k] = 1.0 / (1.0 + inv[k]);
-    for (size_t i = 0; i < n; i++) {
-        T *yr = y + i * inner;
-        for (size_t k = 0; k < w; k++) yr[k] = (T)((double)yr[k] * inv[k]);
-    }
+    FA_FN(cols_scale)(y, n, inner, w, inv);
 }
 
 void FA_FN(softmax)(const T *x, T *y, size_t outer, size_t n, size_t inner)
