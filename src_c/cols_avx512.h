@@ -31,8 +31,8 @@ FA_CV_ALWAYS unsigned fa_cv_mask(size_t w, size_t lanes, int v)
 
 /* ---------------------------------------------------------------- float32 */
 
-static inline void fa_hcols_max_f32_avx512(const float *x, size_t n, size_t inner, size_t w,
-                                           float *m)
+static inline void fa_hcols_max_pack_f32_avx512(const float *x, size_t n, size_t inner,
+                                                size_t w, float *m, float *buf)
 {
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
     for (size_t c = 0; c < w; c += 16) _mm512_mask_storeu_ps(m + c, (__mmask16)fa_cv_mask(w - c, 16, 0), ninf);
@@ -40,9 +40,13 @@ static inline void fa_hcols_max_f32_avx512(const float *x, size_t n, size_t inne
         const float *xr = x + i * inner;
         for (size_t c = 0; c < w; c += 16) {
             __mmask16 k = (__mmask16)fa_cv_mask(w - c, 16, 0);
+            /* the next chunk's segment of this row, fetched while this chunk
+             * is computed from cache (prefetches do not fault) */
+            _mm_prefetch((const char *)(xr + c + FA_CHUNK), _MM_HINT_T1);
+            __m512 xv = _mm512_mask_loadu_ps(ninf, k, xr + c);
+            if (buf) _mm512_mask_storeu_ps(buf + i * w + c, k, xv);
             /* x first: NaN skipped */
-            __m512 v = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, k, xr + c), _mm512_maskz_loadu_ps(k, m + c));
-            _mm512_mask_storeu_ps(m + c, k, v);
+            _mm512_mask_storeu_ps(m + c, k, _mm512_max_ps(xv, _mm512_maskz_loadu_ps(k, m + c)));
         }
     }
 }
@@ -105,10 +109,10 @@ static inline void fa_hcols_sumexp_m1_f32_avx512(const float *x, size_t n, size_
 #undef FA_CV_BODY
 }
 
-/* y[i, k] *= inv[k], one rounding: inv split into float32 ih + il as in
- * fa_hrow_scale_f32_avx512. */
-FA_CV_ALWAYS void fa_cv_scale_f32(float *y, size_t n, size_t inner, size_t w, const double *inv,
-                                  const int nv)
+/* dst[i, k] = src[i, k] * inv[k], one rounding: inv split into float32
+ * ih + il as in fa_hrow_scale_f32_avx512. */
+FA_CV_ALWAYS void fa_cv_scale_f32(const float *src, size_t ss, float *dst, size_t ds, size_t n,
+                                  size_t w, const double *inv, const int nv)
 {
     __m512 ih[4], il[4];
     __mmask16 k[4];
@@ -124,23 +128,24 @@ FA_CV_ALWAYS void fa_cv_scale_f32(float *y, size_t n, size_t inner, size_t w, co
     }
     for (size_t i = 0; i < n; i++)
         for (int v = 0; v < nv; v++) {
-            float *yr = y + i * inner + 16 * v;
-            __m512 t = _mm512_maskz_loadu_ps(k[v], yr);
-            _mm512_mask_storeu_ps(yr, k[v], _mm512_fmadd_ps(t, ih[v], _mm512_mul_ps(t, il[v])));
+            __m512 t = _mm512_maskz_loadu_ps(k[v], src + i * ss + 16 * v);
+            _mm512_mask_storeu_ps(dst + i * ds + 16 * v, k[v],
+                                  _mm512_fmadd_ps(t, ih[v], _mm512_mul_ps(t, il[v])));
         }
 }
 
-static inline void fa_hcols_scale_f32_avx512(float *y, size_t n, size_t inner, size_t w,
-                                             const double *inv)
+static inline void fa_hcols_scale_to_f32_avx512(const float *src, size_t ss, float *dst,
+                                                size_t ds, size_t n, size_t w,
+                                                const double *inv)
 {
-#define FA_CV_BODY(c, wc, nv) fa_cv_scale_f32(y + c, n, inner, wc, inv + c, nv)
+#define FA_CV_BODY(c, wc, nv) fa_cv_scale_f32(src + c, ss, dst + c, ds, n, wc, inv + c, nv)
     FA_CV_GROUPS(w, 16, FA_CV_BODY)
 #undef FA_CV_BODY
 }
 
-/* y[i, k] = (x[i, k] - m[k]) - L[k] (fa_vlsm_f32_avx512 per vector). */
-FA_CV_ALWAYS void fa_cv_lsm_f32(const float *x, float *y, size_t n, size_t inner, size_t w,
-                                const float *m, const double *L, const int nv)
+/* dst[i, k] = (src[i, k] - m[k]) - L[k] (fa_vlsm_f32_avx512 per vector). */
+FA_CV_ALWAYS void fa_cv_lsm_f32(const float *src, size_t ss, float *dst, size_t ds, size_t n,
+                                size_t w, const float *m, const double *L, const int nv)
 {
     __m512 mv[4], lh[4], ll[4];
     __mmask16 k[4];
@@ -157,25 +162,25 @@ FA_CV_ALWAYS void fa_cv_lsm_f32(const float *x, float *y, size_t n, size_t inner
     }
     for (size_t i = 0; i < n; i++)
         for (int v = 0; v < nv; v++) {
-            size_t off = i * inner + 16 * (size_t)v;
-            __m512 r = fa_vlsm_f32_avx512(_mm512_maskz_loadu_ps(k[v], x + off), mv[v], lh[v], ll[v]);
-            _mm512_mask_storeu_ps(y + off, k[v], r);
+            __m512 r = fa_vlsm_f32_avx512(_mm512_maskz_loadu_ps(k[v], src + i * ss + 16 * v), mv[v],
+                                          lh[v], ll[v]);
+            _mm512_mask_storeu_ps(dst + i * ds + 16 * v, k[v], r);
         }
 }
 
-static inline void fa_hcols_log_softmax_out_f32_avx512(const float *x, float *y, size_t n,
-                                                       size_t inner, size_t w, const float *m,
-                                                       const double *L)
+static inline void fa_hcols_log_softmax_out_f32_avx512(const float *src, size_t ss, float *dst,
+                                                       size_t ds, size_t n, size_t w,
+                                                       const float *m, const double *L)
 {
-#define FA_CV_BODY(c, wc, nv) fa_cv_lsm_f32(x + c, y + c, n, inner, wc, m + c, L + c, nv)
+#define FA_CV_BODY(c, wc, nv) fa_cv_lsm_f32(src + c, ss, dst + c, ds, n, wc, m + c, L + c, nv)
     FA_CV_GROUPS(w, 16, FA_CV_BODY)
 #undef FA_CV_BODY
 }
 
 /* ---------------------------------------------------------------- float64 */
 
-static inline void fa_hcols_max_f64_avx512(const double *x, size_t n, size_t inner, size_t w,
-                                           double *m)
+static inline void fa_hcols_max_pack_f64_avx512(const double *x, size_t n, size_t inner,
+                                                size_t w, double *m, double *buf)
 {
     const __m512d ninf = _mm512_set1_pd(-INFINITY);
     for (size_t c = 0; c < w; c += 8) _mm512_mask_storeu_pd(m + c, (__mmask8)fa_cv_mask(w - c, 8, 0), ninf);
@@ -183,8 +188,10 @@ static inline void fa_hcols_max_f64_avx512(const double *x, size_t n, size_t inn
         const double *xr = x + i * inner;
         for (size_t c = 0; c < w; c += 8) {
             __mmask8 k = (__mmask8)fa_cv_mask(w - c, 8, 0);
-            __m512d v = _mm512_max_pd(_mm512_mask_loadu_pd(ninf, k, xr + c), _mm512_maskz_loadu_pd(k, m + c));
-            _mm512_mask_storeu_pd(m + c, k, v);
+            _mm_prefetch((const char *)(xr + c + FA_CHUNK), _MM_HINT_T1); /* as float32 */
+            __m512d xv = _mm512_mask_loadu_pd(ninf, k, xr + c);
+            if (buf) _mm512_mask_storeu_pd(buf + i * w + c, k, xv);
+            _mm512_mask_storeu_pd(m + c, k, _mm512_max_pd(xv, _mm512_maskz_loadu_pd(k, m + c)));
         }
     }
 }
@@ -231,30 +238,30 @@ static inline void fa_hcols_sumexp_m1_f64_avx512(const double *x, size_t n, size
 #undef FA_CV_BODY
 }
 
-static inline void fa_hcols_scale_f64_avx512(double *y, size_t n, size_t inner, size_t w,
-                                             const double *inv)
+static inline void fa_hcols_scale_to_f64_avx512(const double *src, size_t ss, double *dst,
+                                                size_t ds, size_t n, size_t w,
+                                                const double *inv)
 {
     for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < w; c += 8) {
             __mmask8 k = (__mmask8)fa_cv_mask(w - c, 8, 0);
-            double *yr = y + i * inner + c;
-            _mm512_mask_storeu_pd(yr, k, _mm512_mul_pd(_mm512_maskz_loadu_pd(k, yr),
-                                                       _mm512_maskz_loadu_pd(k, inv + c)));
+            _mm512_mask_storeu_pd(dst + i * ds + c, k,
+                                  _mm512_mul_pd(_mm512_maskz_loadu_pd(k, src + i * ss + c),
+                                                _mm512_maskz_loadu_pd(k, inv + c)));
         }
 }
 
-static inline void fa_hcols_log_softmax_out_f64_avx512(const double *x, double *y, size_t n,
-                                                       size_t inner, size_t w, const double *m,
-                                                       const double *L)
+static inline void fa_hcols_log_softmax_out_f64_avx512(const double *src, size_t ss, double *dst,
+                                                       size_t ds, size_t n, size_t w,
+                                                       const double *m, const double *L)
 {
     for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < w; c += 8) {
             __mmask8 k = (__mmask8)fa_cv_mask(w - c, 8, 0);
-            size_t off = i * inner + c;
-            __m512d r = fa_vlsm_f64_avx512(_mm512_maskz_loadu_pd(k, x + off),
+            __m512d r = fa_vlsm_f64_avx512(_mm512_maskz_loadu_pd(k, src + i * ss + c),
                                            _mm512_maskz_loadu_pd(k, m + c),
                                            _mm512_maskz_loadu_pd(k, L + c));
-            _mm512_mask_storeu_pd(y + off, k, r);
+            _mm512_mask_storeu_pd(dst + i * ds + c, k, r);
         }
 }
 

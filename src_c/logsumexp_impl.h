@@ -43,6 +43,22 @@ void FA_FN(logsumexp_row_finish)(const T *x, size_t n, double m, double sm1, T *
     *y = FA_FN(lse_finish)(x, n, 1, m, sm1);
 }
 
+/* group_stats, with column chunks packed for their sum pass (pack_cols). */
+static void FA_FN(lse_stats)(const T *x, size_t n, size_t inner, size_t w, T *m, double *sm1)
+{
+    size_t wp = inner == 1 ? 0 : FA_FN(pack_cols)(n);
+    if (wp == 0) {
+        FA_FN(group_stats)(x, n, inner, w, m, NULL, sm1);
+        return;
+    }
+    T buf[FA_PACK_BYTES / sizeof(T)];
+    for (size_t c0 = 0; c0 < w; c0 += wp) {
+        size_t wc = w - c0 < wp ? w - c0 : wp;
+        FA_FN(cols_max_pack)(x + c0, n, inner, wc, m + c0, buf);
+        FA_FN(cols_sumexp_m1)(buf, n, wc, wc, m + c0, NULL, sm1 + c0);
+    }
+}
+
 void FA_FN(logsumexp)(const T *x, T *y, size_t outer, size_t n, size_t inner)
 {
     if (n == 0) {
@@ -55,7 +71,7 @@ void FA_FN(logsumexp)(const T *x, T *y, size_t outer, size_t n, size_t inner)
             size_t w = inner - c0 < FA_CHUNK ? inner - c0 : FA_CHUNK;
             T m[FA_CHUNK];
             double sm1[FA_CHUNK];
-            FA_FN(group_stats)(xo + c0, n, inner, w, m, NULL, sm1);
+            FA_FN(lse_stats)(xo + c0, n, inner, w, m, sm1);
             for (size_t k = 0; k < w; k++)
                 y[o * inner + c0 + k] = FA_FN(lse_finish)(xo + c0 + k, n, inner, m[k], sm1[k]);
         }

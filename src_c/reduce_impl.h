@@ -27,9 +27,9 @@
 #define FA_HAND 0
 #endif
 /* FA_HAND_COLS: the level also has hand-written column passes
- * (cols_<isa>.h), FA_HFN(cols_max), FA_HFN(cols_sumexp_m1),
- * FA_HFN(cols_scale) and FA_HFN(cols_log_softmax_out), with the contracts of
- * the portable column code below. */
+ * (cols_<isa>.h), FA_HFN(cols_max_pack), FA_HFN(cols_sumexp_m1),
+ * FA_HFN(cols_scale_to) and FA_HFN(cols_log_softmax_out), with the contracts
+ * of the portable column code below. */
 #ifndef FA_HAND_COLS
 #define FA_HAND_COLS 0
 #endif
@@ -143,17 +143,27 @@ static inline void FA_FN(row_log_softmax_out)(const T *x, T *y, size_t n, double
 }
 
 /* Column-chunk versions: m[k] and sm1[k] for k < w. */
-static inline void FA_FN(cols_max)(const T *x, size_t n, size_t inner, size_t w, T *m)
+/* m[k] = max over the column (NaN skipped); when buf is not NULL the chunk
+ * is also copied there, packed (element (i, k) at buf[i * w + k]). */
+static inline void FA_FN(cols_max_pack)(const T *x, size_t n, size_t inner, size_t w, T *m,
+                                        T *buf)
 {
 #if FA_HAND_COLS
-    FA_HFN(cols_max)(x, n, inner, w, m);
+    FA_HFN(cols_max_pack)(x, n, inner, w, m, buf);
 #else
     for (size_t k = 0; k < w; k++) m[k] = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         const T *xr = x + i * inner;
         for (size_t k = 0; k < w; k++) m[k] = FA_MAX(m[k], xr[k]);
+        if (buf)
+            for (size_t k = 0; k < w; k++) buf[i * w + k] = xr[k];
     }
 #endif
+}
+
+static inline void FA_FN(cols_max)(const T *x, size_t n, size_t inner, size_t w, T *m)
+{
+    FA_FN(cols_max_pack)(x, n, inner, w, m, NULL);
 }
 
 /* The portable column version forms the exponentials in double for both
@@ -192,32 +202,44 @@ static inline void FA_FN(cols_sumexp_m1)(const T *x, size_t n, size_t inner, siz
 #endif
 }
 
-/* y[i, k] *= inv[k] over a column chunk (softmax's last pass). */
-static inline void FA_FN(cols_scale)(T *y, size_t n, size_t inner, size_t w, const double *inv)
+/* dst[i, k] = src[i, k] * inv[k] over a column chunk (softmax's last
+ * pass), rows sstride / dstride elements apart; src may be dst. */
+static inline void FA_FN(cols_scale_to)(const T *src, size_t sstride, T *dst, size_t dstride,
+                                        size_t n, size_t w, const double *inv)
 {
 #if FA_HAND_COLS
-    FA_HFN(cols_scale)(y, n, inner, w, inv);
+    FA_HFN(cols_scale_to)(src, sstride, dst, dstride, n, w, inv);
 #else
-    for (size_t i = 0; i < n; i++) {
-        T *yr = y + i * inner;
-        for (size_t k = 0; k < w; k++) yr[k] = (T)((double)yr[k] * inv[k]);
-    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < w; k++) dst[i * dstride + k] = (T)((double)src[i * sstride + k] * inv[k]);
 #endif
 }
 
-/* y[i, k] = (x[i, k] - m[k]) - L[k] over a column chunk. */
-static inline void FA_FN(cols_log_softmax_out)(const T *x, T *y, size_t n, size_t inner,
-                                               size_t w, const T *m, const double *L)
+/* dst[i, k] = (src[i, k] - m[k]) - L[k] over a column chunk. */
+static inline void FA_FN(cols_log_softmax_out)(const T *src, size_t sstride, T *dst,
+                                               size_t dstride, size_t n, size_t w, const T *m,
+                                               const double *L)
 {
 #if FA_HAND_COLS
-    FA_HFN(cols_log_softmax_out)(x, y, n, inner, w, m, L);
+    FA_HFN(cols_log_softmax_out)(src, sstride, dst, dstride, n, w, m, L);
 #else
-    for (size_t i = 0; i < n; i++) {
-        const T *xr = x + i * inner;
-        T *yr = y + i * inner;
-        for (size_t k = 0; k < w; k++) yr[k] = FA_FN(log_softmax_one)(xr[k], m[k], L[k]);
-    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < w; k++)
+            dst[i * dstride + k] = FA_FN(log_softmax_one)(src[i * sstride + k], m[k], L[k]);
 #endif
+}
+
+/* Column chunks are copied into a contiguous stack buffer by their max pass
+ * (the one that reads them from memory) when n rows of 16 columns fit in
+ * FA_PACK_BYTES: the later passes then find them in L1/L2 whatever the
+ * stride (a power-of-two stride maps a chunk's rows to the same cache sets,
+ * more of them than the ways), and softmax writes y once.  Returns the
+ * columns per packed block (a multiple of 16, <= FA_CHUNK), or 0. */
+#define FA_PACK_BYTES 32768
+static inline size_t FA_FN(pack_cols)(size_t n)
+{
+    size_t wp = n ? FA_PACK_BYTES / sizeof(T) / n / 16 * 16 : FA_CHUNK;
+    return wp > FA_CHUNK ? FA_CHUNK : wp;
 }
 
 /* Both passes for w groups starting at x: one contiguous row when inner == 1
