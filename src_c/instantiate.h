@@ -39,6 +39,9 @@
 
 FA_TARGET_BEGIN("avx2,fma")
 #include "rows_avx2.h"
+#include "cols_avx2.h"
+#undef FA_HAND_COLS
+#define FA_HAND_COLS 1
 #undef FA_HAND
 #undef FA_HAND_EXP
 #define FA_HAND 1
@@ -51,8 +54,6 @@ FA_TARGET_END
 FA_TARGET_BEGIN("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
 #include "rows_avx512.h"
 #include "cols_avx512.h"
-#undef FA_HAND_COLS
-#define FA_HAND_COLS 1
 #define FA_ISA avx512
 #include "instantiate_level.h"
 #undef FA_ISA

@@ -29,9 +29,10 @@ static inline T FA_FN(lse_finish)(const T *x, size_t n, size_t stride, double m,
 #endif
 #if FA_DTYPE == 64
     /* m < 0 and L = log(s) > 0 cancel when r is small beside L: the error of
-     * L (~1 ULP of L) grows by L / |r|.  Below a factor 2 it stays under
-     * 2 ULP; beyond, redo the group in double-double (rare, slow). */
-    if (m < 0.0 && fabs(r) < 0.5 * (r - m)) r = fa_dd_logsumexp(x, n, stride, m);
+     * L (up to ~1.2 ULP of L: exponentials within 0.95 ULP, the sum, log1p)
+     * grows by L / |r|.  Redo the group in double-double (slow) as soon as
+     * L > |r|: a factor 2 allowed measured 2.26 ULP (column pass, avx2). */
+    if (m < 0.0 && fabs(r) < r - m) r = fa_dd_logsumexp(x, n, stride, m);
 #endif
     return (T)r;
 }
