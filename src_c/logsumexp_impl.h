@@ -28,11 +28,16 @@ static inline T FA_FN(lse_finish)(const T *x, size_t n, size_t stride, double m,
     }
 #endif
 #if FA_DTYPE == 64
-    /* m < 0 and L = log(s) > 0 cancel when r is small beside L: the error of
-     * L (up to ~1.2 ULP of L: exponentials within 0.95 ULP, the sum, log1p)
-     * grows by L / |r|.  Redo the group in double-double (slow) as soon as
-     * L > |r|: a factor 2 allowed measured 2.26 ULP (column pass, avx2). */
-    if (m < 0.0 && fabs(r) < r - m) r = fa_dd_logsumexp(x, n, stride, m);
+    /* m < 0 and L = log(s) > 0 cancel when r is small beside L.  The error
+     * of L is about 2^-53 (1.5 + L) (exponentials within 0.95 ULP, the sum,
+     * log1p), i.e. (0.75 + L/2) / |r| ULP of r: beyond ~1 ULP, redo the
+     * group with s - 1 good to ~2^-58 (fa_lse_accurate, ~10 ns an element),
+     * and when even that is not enough (|r| < 2^-5, L close to -m to 1%),
+     * in double-double throughout (fa_dd_logsumexp, ~300 ns an element). */
+    if (m < 0.0 && fabs(r) < 0.75 + 0.5 * (r - m)) {
+        r = fa_lse_accurate(x, n, stride, m);
+        if (fabs(r) < 0x1p-5) r = fa_dd_logsumexp(x, n, stride, m);
+    }
 #endif
     return (T)r;
 }

@@ -652,6 +652,24 @@ def test_logsumexp_cancellation(module_mode, dtype):
     check_op_accuracy("logsumexp", np.asarray(y), x, -1, mode)
 
 
+@pytest.mark.parametrize("target", [3.0, 0.9, 0.08, 0.012, -0.05])
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_logsumexp_cancellation_long_groups(module_mode, target, axis):
+    """float64 groups of 2985 elements, all negative, shifted so that the
+    logsumexp is `target` while L = log(s) is ~7: the redo paths (s - 1 to
+    2^-58 for |r| >= 2^-5, double-double below) keep 2 ULP; rows and
+    columns."""
+    mod, mode = module_mode
+    rng = rng_for("cancel-long", target, axis)
+    x = rng.standard_normal((6, 2985))
+    lse = _ref.ref_logsumexp(x, -1)
+    x = x - (lse.astype(np.float64) - target)[:, None]
+    if axis == 0:
+        x = np.ascontiguousarray(x.T)
+    y = mod.logsumexp(x, axis=axis)
+    check_op_accuracy("logsumexp", np.asarray(y), x, axis, mode)
+
+
 def huge_rows(dtype):
     """Rows whose values are huge in magnitude (x - max is huge or exactly
     0), near the largest float, and mixed with -inf: exp's argument reduction
