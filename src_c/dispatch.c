@@ -40,6 +40,9 @@ const char *fa_compiled_levels(void)
         (table).chunk_exp_scale = fa_chunk_exp_scale_##SUF; \
         (table).chunk_log_softmax_out = fa_chunk_log_softmax_out_##SUF; \
         (table).logsumexp_row_finish = fa_logsumexp_row_finish_##SUF; \
+        (table).cols_range[FA_OP_SOFTMAX] = fa_softmax_cols_range_##SUF; \
+        (table).cols_range[FA_OP_LOG_SOFTMAX] = fa_log_softmax_cols_range_##SUF; \
+        (table).cols_range[FA_OP_LOGSUMEXP] = fa_logsumexp_cols_range_##SUF; \
     } while (0)
 
 int fa_init(const char *request)

@@ -54,7 +54,14 @@ enum { FA_LEVEL_SCALAR = 0, FA_LEVEL_SSE2 = 1, FA_LEVEL_AVX2 = 2, FA_LEVEL_AVX51
     void fa_chunk_scale_##SUF(T *y, size_t n, double f);                                \
     void fa_chunk_exp_scale_##SUF(const T *x, T *y, size_t n, double m, double f);      \
     void fa_chunk_log_softmax_out_##SUF(const T *x, T *y, size_t n, double m, double L); \
-    void fa_logsumexp_row_finish_##SUF(const T *x, size_t n, double m, double sm1, T *y);
+    void fa_logsumexp_row_finish_##SUF(const T *x, size_t n, double m, double sm1, T *y); \
+    /* Columns c0 .. c1 - 1 of a (1, n, inner) array (parallel.c's unit). */             \
+    void fa_softmax_cols_range_##SUF(const T *x, T *y, size_t n, size_t inner, size_t c0,  \
+                                     size_t c1);                                          \
+    void fa_log_softmax_cols_range_##SUF(const T *x, T *y, size_t n, size_t inner,         \
+                                         size_t c0, size_t c1);                           \
+    void fa_logsumexp_cols_range_##SUF(const T *x, T *y, size_t n, size_t inner, size_t c0, \
+                                       size_t c1);
 
 FA_DECLARE_KERNELS(float, f32_scalar)
 FA_DECLARE_KERNELS(double, f64_scalar)
@@ -83,6 +90,8 @@ FA_DECLARE_KERNELS(double, f64_avx512)
         void (*chunk_exp_scale)(const T *, T *, size_t, double, double);              \
         void (*chunk_log_softmax_out)(const T *, T *, size_t, double, double);        \
         void (*logsumexp_row_finish)(const T *, size_t, double, double, T *);         \
+        /* indexed by FA_OP_SOFTMAX, FA_OP_LOG_SOFTMAX, FA_OP_LOGSUMEXP */            \
+        void (*cols_range[3])(const T *, T *, size_t, size_t, size_t, size_t);        \
     } fa_table_##SUF;
 
 FA_DECLARE_TABLE(float, f32)

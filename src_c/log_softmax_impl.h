@@ -37,3 +37,9 @@ void FA_FN(log_softmax)(const T *x, T *y, size_t outer, size_t n, size_t inner)
 {
     FA_FN(map_groups)(x, y, outer, n, inner, FA_FN(log_softmax_row), FA_FN(log_softmax_cols));
 }
+
+/* As softmax_cols_range. */
+void FA_FN(log_softmax_cols_range)(const T *x, T *y, size_t n, size_t inner, size_t c0, size_t c1)
+{
+    if (n) FA_FN(cols_range)(x, y, n, inner, c0, c1, FA_FN(log_softmax_cols));
+}

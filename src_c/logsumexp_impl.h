@@ -65,21 +65,29 @@ static void FA_FN(lse_stats)(const T *x, size_t n, size_t inner, size_t w, T *m,
     }
 }
 
-void FA_FN(logsumexp)(const T *x, T *y, size_t outer, size_t n, size_t inner)
+/* y[k] for the w groups (columns, or one row when inner == 1) from x. */
+static void FA_FN(lse_groups)(const T *x, T *y, size_t n, size_t inner, size_t w)
 {
+    T m[FA_CHUNK];
+    double sm1[FA_CHUNK];
     if (n == 0) {
-        for (size_t i = 0; i < outer * inner; i++) y[i] = -INFINITY;
+        for (size_t k = 0; k < w; k++) y[k] = -INFINITY;
         return;
     }
-    for (size_t o = 0; o < outer; o++) {
-        const T *xo = x + o * n * inner;
-        for (size_t c0 = 0; c0 < inner; c0 += FA_CHUNK) {
-            size_t w = inner - c0 < FA_CHUNK ? inner - c0 : FA_CHUNK;
-            T m[FA_CHUNK];
-            double sm1[FA_CHUNK];
-            FA_FN(lse_stats)(xo + c0, n, inner, w, m, sm1);
-            for (size_t k = 0; k < w; k++)
-                y[o * inner + c0 + k] = FA_FN(lse_finish)(xo + c0 + k, n, inner, m[k], sm1[k]);
-        }
-    }
+    FA_FN(lse_stats)(x, n, inner, w, m, sm1);
+    for (size_t k = 0; k < w; k++) y[k] = FA_FN(lse_finish)(x + k, n, inner, m[k], sm1[k]);
+}
+
+/* y[c] for the columns c0 .. c1 - 1 of a (1, n, inner) array (y has inner
+ * elements): the unit of the thread pool's split (parallel.c). */
+void FA_FN(logsumexp_cols_range)(const T *x, T *y, size_t n, size_t inner, size_t c0, size_t c1)
+{
+    for (size_t c = c0; c < c1; c += FA_CHUNK)
+        FA_FN(lse_groups)(x + c, y + c, n, inner, c1 - c < FA_CHUNK ? c1 - c : FA_CHUNK);
+}
+
+void FA_FN(logsumexp)(const T *x, T *y, size_t outer, size_t n, size_t inner)
+{
+    for (size_t o = 0; o < outer; o++)
+        FA_FN(logsumexp_cols_range)(x + o * n * inner, y + o * inner, n, inner, 0, inner);
 }

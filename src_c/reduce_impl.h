@@ -257,6 +257,16 @@ static inline void FA_FN(group_stats)(const T *x, size_t n, size_t inner, size_t
     }
 }
 
+/* cols(x, y, n, inner, w) on the columns c0 .. c1 - 1 of one outer index,
+ * in chunks of w <= FA_CHUNK (y indexed as x). */
+static inline void FA_FN(cols_range)(const T *x, T *y, size_t n, size_t inner, size_t c0,
+                                     size_t c1,
+                                     void (*cols)(const T *, T *, size_t, size_t, size_t))
+{
+    for (size_t c = c0; c < c1; c += FA_CHUNK)
+        cols(x + c, y + c, n, inner, c1 - c < FA_CHUNK ? c1 - c : FA_CHUNK);
+}
+
 /* Shape-preserving ops: row(x, y, n) on every row when inner == 1, else
  * cols(x, y, n, inner, w) on chunks of w <= FA_CHUNK columns (y has x's
  * layout).  Static inline with constant callbacks: fully inlined. */
@@ -272,10 +282,7 @@ static inline void FA_FN(map_groups)(const T *x, T *y, size_t outer, size_t n, s
             row(xo, yo, n);
             continue;
         }
-        for (size_t c0 = 0; c0 < inner; c0 += FA_CHUNK) {
-            size_t w = inner - c0 < FA_CHUNK ? inner - c0 : FA_CHUNK;
-            cols(xo + c0, yo + c0, n, inner, w);
-        }
+        FA_FN(cols_range)(xo, yo, n, inner, 0, inner, cols);
     }
 }
 

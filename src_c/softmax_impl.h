@@ -36,3 +36,10 @@ void FA_FN(softmax)(const T *x, T *y, size_t outer, size_t n, size_t inner)
 {
     FA_FN(map_groups)(x, y, outer, n, inner, FA_FN(softmax_row), FA_FN(softmax_cols));
 }
+
+/* Columns c0 .. c1 - 1 of a (1, n, inner) array: the unit the thread pool
+ * splits column reductions by (parallel.c). */
+void FA_FN(softmax_cols_range)(const T *x, T *y, size_t n, size_t inner, size_t c0, size_t c1)
+{
+    if (n) FA_FN(cols_range)(x, y, n, inner, c0, c1, FA_FN(softmax_cols));
+}

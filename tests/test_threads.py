@@ -59,6 +59,8 @@ def run_all(dtype):
     return [
         fastact.softmax(x), fastact.log_softmax(x), fastact.logsumexp(x),
         fastact.softmax(x3, axis=1), fastact.logsumexp(x3, axis=1),
+        # axis 0 of a matrix: one outer index, 4 chunks of columns in parallel
+        fastact.softmax(x, axis=0), fastact.log_softmax(x, axis=0), fastact.logsumexp(x, axis=0),
         fastact.relu(x3.reshape(-1)),
         fastact.cross_entropy(x, t, weight=w, label_smoothing=0.1),
         fastact.cross_entropy(x, t, reduction="none"),
