@@ -4,7 +4,7 @@
  * with rows_avx2.h's exponentials.  Tails: the last partial vector is read
  * and written with vmaskmov (lanes past w neither read nor written in x, y
  * and the packed buffer); the state arrays are FA_CHUNK long, so their
- * vectors are used whole (lanes past w hold unused values). */
+ * vectors are used whole (lanes past w hold values nobody reads). */
 #ifndef FA_COLS_AVX2_H
 #define FA_COLS_AVX2_H
 
@@ -74,7 +74,7 @@ static inline void fa_hcols_sumexp_m1_f32_avx2(const float *x, size_t n, size_t 
     size_t wf = w / 8 * 8;
     __m256i t = fa_tail8_avx2(w - wf);
     __m256 valid = _mm256_castsi256_ps(t), xv[4], e[4];
-    for (size_t c = 0; c < FA_CHUNK; c++) {
+    for (size_t c = 0; c < (w + 7) / 8 * 8; c++) { /* the vectors in use */
         acc[c] = 0.0;
         cnt[c] = 0;
     }
@@ -212,7 +212,7 @@ static inline void fa_hcols_sumexp_m1_f64_avx2(const double *x, size_t n, size_t
     size_t wf = w / 4 * 4;
     __m256i t = fa_tail4_avx2(w - wf);
     __m256d valid = _mm256_castsi256_pd(t), xv[4], e[4];
-    for (size_t c = 0; c < FA_CHUNK; c++) {
+    for (size_t c = 0; c < (w + 3) / 4 * 4; c++) { /* the vectors in use */
         s[c] = 1.0;
         cc[c] = 0.0;
         cnt[c] = 0;
