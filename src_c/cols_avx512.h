@@ -154,42 +154,38 @@ static inline void fa_hcols_max_pack_f64_avx512(const double *x, size_t n, size_
 
 static inline __attribute__((always_inline)) void
 fa_csumexp_vec_f64(const double *xp, const double *mp, double *yp, double *s, double *cc,
-                   int64_t *cnt, __mmask8 k)
+                   __mmask8 k)
 {
-    __mmask8 one;
     __m512d sv = _mm512_maskz_loadu_pd(k, s), cv = _mm512_maskz_loadu_pd(k, cc);
     __m512d e = fa_vsumexp_step_f64_avx512(_mm512_maskz_loadu_pd(k, xp), _mm512_maskz_loadu_pd(k, mp),
-                                           k, &sv, &cv, &one);
-    __m512i ct = _mm512_maskz_loadu_epi64(k, cnt);
-    _mm512_mask_storeu_epi64(cnt, k, _mm512_mask_sub_epi64(ct, one, ct, _mm512_set1_epi64(-1)));
+                                           k, &sv, &cv);
     _mm512_mask_storeu_pd(s, k, sv);
     _mm512_mask_storeu_pd(cc, k, cv);
     if (yp) _mm512_mask_storeu_pd(yp, k, e);
 }
 
-/* As float32, with the row pass's Fast2Sum accumulators (s from 1, c). */
+/* As float32, with the row pass's Fast2Sum accumulators (s from 1, c; the
+ * maxima added like the other terms, see fa_vsumexp_step_f64_avx512). */
 static inline void fa_hcols_sumexp_m1_f64_avx512(const double *x, size_t n, size_t inner,
                                                  size_t w, const double *m, double *y,
                                                  double *sm1)
 {
     double s[FA_CHUNK] __attribute__((aligned(64))), cc[FA_CHUNK] __attribute__((aligned(64)));
-    int64_t cnt[FA_CHUNK] __attribute__((aligned(64)));
     size_t wf = w / 8 * 8;
     for (size_t c = 0; c < w; c++) {
         s[c] = 1.0;
         cc[c] = 0.0;
-        cnt[c] = 0;
     }
     for (size_t i = 0; i < n; i++) {
         const double *xr = x + i * inner;
         double *yr = y ? y + i * inner : NULL;
         for (size_t c = 0; c < wf; c += 8)
-            fa_csumexp_vec_f64(xr + c, m + c, yr ? yr + c : NULL, s + c, cc + c, cnt + c, 0xFF);
+            fa_csumexp_vec_f64(xr + c, m + c, yr ? yr + c : NULL, s + c, cc + c, 0xFF);
         if (wf < w)
-            fa_csumexp_vec_f64(xr + wf, m + wf, yr ? yr + wf : NULL, s + wf, cc + wf, cnt + wf, fa_tail8(w - wf));
+            fa_csumexp_vec_f64(xr + wf, m + wf, yr ? yr + wf : NULL, s + wf, cc + wf, fa_tail8(w - wf));
     }
-    /* s - 1 exact; then (count - 1) + ((s - 1) + c), the count exact */
-    for (size_t c = 0; c < w; c++) sm1[c] = ((double)cnt[c] - 1.0) + ((s[c] - 1.0) + cc[c]);
+    /* s - 1 - 1 exact (s >= 2 holds the start and the maxima), then + c */
+    for (size_t c = 0; c < w; c++) sm1[c] = isfinite(s[c]) ? ((s[c] - 1.0) - 1.0) + cc[c] : s[c];
 }
 
 static inline void fa_hcols_scale_to_f64_avx512(const double *src, size_t ss, double *dst,
