@@ -121,13 +121,13 @@ enum { FA_OP_SOFTMAX = 0, FA_OP_LOG_SOFTMAX = 1, FA_OP_LOGSUMEXP = 2 };
  * ce_index (*wsum: sum of the weights of the labels not ignored). */
 void fa_reduce(int op, int f64, const void *x, void *y, size_t outer, size_t n, size_t inner);
 /* A single contiguous row (outer == inner == 1: axis=None, or a 1-D array)
- * of this many bytes or more goes to fa_reduce_long_rows (long_rows.c):
+ * of this many bytes or more goes to fa_reduce_long_row (long_rows.c):
  * chunked, and threaded within the row.  Several rows are better spread
  * over the threads whole (measured: 2 threads, 2 to 4 rows of 512 KiB to
  * 4 MiB).  The choice depends on the shape only: results stay the same for
  * any thread count. */
 #define FA_LONG_ROW_BYTES ((size_t)1 << 19)
-void fa_reduce_long_rows(int op, int f64, const void *x, void *y, size_t outer, size_t n);
+void fa_reduce_long_row(int op, int f64, const void *x, void *y, size_t n);
 void fa_relu(int f64, const void *x, void *y, size_t len);
 void fa_cross_entropy(int f64, const void *x, const void *p, const int64_t *label,
                       const double *weight, size_t outer, size_t C, size_t inner,

@@ -149,14 +149,12 @@ static void long_row(long_job *j, const char *x, char *y)
     fa_parallel_for(nc, pass_out, j);
 }
 
-void fa_reduce_long_rows(int op, int f64, const void *x, void *y, size_t outer, size_t n)
+void fa_reduce_long_row(int op, int f64, const void *x, void *y, size_t n)
 {
     double m[FA_MAX_CHUNKS], v[FA_MAX_CHUNKS];
     long_job j = {op, f64, NULL, NULL, n, 0, f64 ? sizeof(double) : sizeof(float), m, v, 0.0, 0.0};
     size_t chunk = FA_CHUNK_BYTES / j.esize, least = (n + FA_MAX_CHUNKS - 1) / FA_MAX_CHUNKS;
     if (chunk < least) chunk = (least + 63) / 64 * 64; /* whole cache lines */
     j.chunk = chunk;
-    size_t yrow = op == FA_OP_LOGSUMEXP ? 1 : n;
-    for (size_t o = 0; o < outer; o++)
-        long_row(&j, (const char *)x + o * n * j.esize, (char *)y + o * yrow * j.esize);
+    long_row(&j, (const char *)x, (char *)y);
 }

@@ -69,7 +69,7 @@ static void reduce_col_chunks(void *ctx, size_t b, size_t e)
 void fa_reduce(int op, int f64, const void *x, void *y, size_t outer, size_t n, size_t inner)
 {
     if (outer == 1 && inner == 1 && n * (f64 ? sizeof(double) : sizeof(float)) >= FA_LONG_ROW_BYTES) {
-        fa_reduce_long_rows(op, f64, x, y, outer, n);
+        fa_reduce_long_row(op, f64, x, y, n);
         return;
     }
     reduce_job j = {op, f64, x, y, n, inner};
