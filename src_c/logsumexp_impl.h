@@ -82,8 +82,7 @@ static void FA_FN(lse_groups)(const T *x, T *y, size_t n, size_t inner, size_t w
  * elements): the unit of the thread pool's split (parallel.c). */
 void FA_FN(logsumexp_cols_range)(const T *x, T *y, size_t n, size_t inner, size_t c0, size_t c1)
 {
-    for (size_t c = c0; c < c1; c += FA_CHUNK)
-        FA_FN(lse_groups)(x + c, y + c, n, inner, c1 - c < FA_CHUNK ? c1 - c : FA_CHUNK);
+    FA_FN(cols_range)(x, y, n, inner, c0, c1, FA_FN(lse_groups));
 }
 
 void FA_FN(logsumexp)(const T *x, T *y, size_t outer, size_t n, size_t inner)

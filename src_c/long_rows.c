@@ -95,6 +95,19 @@ static fa_dd combine(const double *m, double *v, double *w, size_t nc, double M)
     return acc;
 }
 
+/* The row kernel on the whole row (softmax or log_softmax), serially: for
+ * the rows whose max is not finite. */
+static void whole_row(const long_job *j, const char *x, char *y)
+{
+    if (j->op == FA_OP_SOFTMAX) {
+        if (j->f64) fa_f64.softmax((const double *)x, (double *)y, 1, j->n, 1);
+        else fa_f32.softmax((const float *)x, (float *)y, 1, j->n, 1);
+    } else {
+        if (j->f64) fa_f64.log_softmax((const double *)x, (double *)y, 1, j->n, 1);
+        else fa_f32.log_softmax((const float *)x, (float *)y, 1, j->n, 1);
+    }
+}
+
 static void long_row(long_job *j, const char *x, char *y)
 {
     double w[FA_MAX_CHUNKS];
@@ -105,29 +118,17 @@ static void long_row(long_job *j, const char *x, char *y)
     double M = -INFINITY;
     for (size_t c = 0; c < nc; c++) M = j->m[c] > M ? j->m[c] : M;
     j->M = M;
-    if (j->op == FA_OP_LOGSUMEXP || !isfinite(M)) {
-        /* logsumexp, and the rows whose max is not finite: finished over the
-         * whole row (x is intact: only softmax wrote, and only where M is
-         * finite or +inf) */
+    if (j->op == FA_OP_LOGSUMEXP) { /* finished over the whole row (x intact) */
         double sm1 = isfinite(M) ? fa_dd_value(combine(j->m, j->v, w, nc, M)) : (double)NAN;
-        if (j->op == FA_OP_LOGSUMEXP) {
-            if (j->f64) fa_f64.logsumexp_row_finish((const double *)x, j->n, M, sm1, (double *)y);
-            else fa_f32.logsumexp_row_finish((const float *)x, j->n, M, sm1, (float *)y);
-            return;
-        }
-        if (M == -INFINITY) { /* every element -inf or NaN: nothing written yet */
-            if (j->op == FA_OP_SOFTMAX) {
-                if (j->f64) fa_f64.softmax((const double *)x, (double *)y, 1, j->n, 1);
-                else fa_f32.softmax((const float *)x, (float *)y, 1, j->n, 1);
-            } else {
-                if (j->f64) fa_f64.log_softmax((const double *)x, (double *)y, 1, j->n, 1);
-                else fa_f32.log_softmax((const float *)x, (float *)y, 1, j->n, 1);
-            }
-            return;
-        }
-        if (j->op == FA_OP_LOG_SOFTMAX) {
-            if (j->f64) fa_f64.log_softmax((const double *)x, (double *)y, 1, j->n, 1);
-            else fa_f32.log_softmax((const float *)x, (float *)y, 1, j->n, 1);
+        if (j->f64) fa_f64.logsumexp_row_finish((const double *)x, j->n, M, sm1, (double *)y);
+        else fa_f32.logsumexp_row_finish((const float *)x, j->n, M, sm1, (float *)y);
+        return;
+    }
+    if (!isfinite(M)) {
+        if (j->op == FA_OP_LOG_SOFTMAX || M == -INFINITY) {
+            /* nothing written yet (log_softmax writes only in pass 2; an all
+             * -inf/NaN row left every chunk alone): the row kernel's rules */
+            whole_row(j, x, y);
             return;
         }
         /* softmax with M = +inf: the whole row is NaN, as row by row */

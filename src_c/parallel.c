@@ -52,10 +52,10 @@ static void reduce_rows(void *ctx, size_t b, size_t e)
 static void reduce_col_chunks(void *ctx, size_t b, size_t e)
 {
     const reduce_job *j = (const reduce_job *)ctx;
-    size_t cb = FA_CHUNK, nch = (j->inner + cb - 1) / cb;
+    size_t nch = (j->inner + FA_CHUNK - 1) / FA_CHUNK;
     for (size_t u = b; u < e; u++) {
-        size_t o = u / nch, c0 = (u % nch) * cb;
-        size_t c1 = c0 + cb < j->inner ? c0 + cb : j->inner;
+        size_t o = u / nch, c0 = (u % nch) * FA_CHUNK;
+        size_t c1 = c0 + FA_CHUNK < j->inner ? c0 + FA_CHUNK : j->inner;
         size_t xoff = o * j->n * j->inner, yoff = j->op == FA_OP_LOGSUMEXP ? o * j->inner : xoff;
         if (j->f64)
             fa_f64.cols_range[j->op]((const double *)j->x + xoff, (double *)j->y + yoff, j->n,

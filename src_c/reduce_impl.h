@@ -258,7 +258,8 @@ static inline void FA_FN(group_stats)(const T *x, size_t n, size_t inner, size_t
 }
 
 /* cols(x, y, n, inner, w) on the columns c0 .. c1 - 1 of one outer index,
- * in chunks of w <= FA_CHUNK (y indexed as x). */
+ * in chunks of w <= FA_CHUNK; y is advanced by the same column offset (x's
+ * layout for the shape-preserving ops, one value per column for logsumexp). */
 static inline void FA_FN(cols_range)(const T *x, T *y, size_t n, size_t inner, size_t c0,
                                      size_t c1,
                                      void (*cols)(const T *, T *, size_t, size_t, size_t))
