@@ -25,6 +25,7 @@ __all__ = [
     "show_config",
     "set_num_threads",
     "get_num_threads",
+    "MAX_THREADS",
     "numpy_impl",
     "BACKEND",
     "__version__",
@@ -60,8 +61,11 @@ try:
     from . import _native as _nat
 except ImportError:  # NumPy backend without a build: nothing to configure
     _nat = None
+#: The most threads the native kernels use: ``set_num_threads`` rejects more.
+MAX_THREADS: int = _nat.MAX_THREADS if _nat is not None else 256
+
 if _nat is not None:
-    _nat.set_num_threads(_default_threads())
+    _nat.set_num_threads(min(_default_threads(), MAX_THREADS))
     import importlib.util as _ilu
 
     if _ilu.find_spec("threadpoolctl") is not None:  # let it see and limit the pool
@@ -82,14 +86,17 @@ def set_num_threads(n: int) -> None:
     fastact at once, only one call at a time uses the pool; the others run
     on their own thread, so the machine is not oversubscribed.  When
     threadpoolctl is installed, ``threadpool_limits`` controls this count
-    too (user_api "fastact").  ``n`` must
-    be a positive int (TypeError / ValueError otherwise).  No effect on the
-    NumPy backend."""
+    too (user_api "fastact"; it clamps a larger limit to ``MAX_THREADS``).
+    ``n`` must be an int in ``[1, MAX_THREADS]`` (256): TypeError for a
+    non-integer (bools included), ValueError outside the range.  No effect
+    on the NumPy backend."""
     import operator
 
+    if isinstance(n, bool):
+        raise TypeError("the number of threads must be an int, not a bool")
     n = operator.index(n)
-    if n < 1:
-        raise ValueError(f"the number of threads must be >= 1; got {n}")
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"the number of threads must be in [1, {MAX_THREADS}]; got {n}")
     if _nat is not None:
         _nat.set_num_threads(n)
 

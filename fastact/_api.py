@@ -50,7 +50,14 @@ def _direct_out(out: Optional[np.ndarray], xw: np.ndarray, work: np.dtype, alias
     return not np.may_share_memory(out, xw)
 
 
-def _shape_preserving(op: int, x: Any, axis: AxisLike, out: Optional[np.ndarray]) -> np.ndarray:
+def _scalar_if_0d(res: np.ndarray, out: Optional[np.ndarray]) -> Union[np.ndarray, np.floating]:
+    """A 0-d result without ``out`` is returned as a NumPy scalar, as ufuncs do."""
+    return res[()] if out is None and res.ndim == 0 else res
+
+
+def _shape_preserving(
+    op: int, x: Any, axis: AxisLike, out: Optional[np.ndarray]
+) -> Union[np.ndarray, np.floating]:
     """General path of softmax (op 0) and log_softmax (op 1)."""
     arr, work, result = ck.as_float(x)
     axes = ck.normalize_axes(axis, arr.ndim)
@@ -66,10 +73,12 @@ def _shape_preserving(op: int, x: Any, axis: AxisLike, out: Optional[np.ndarray]
     nat.reduce_raw(op, xw, dst, outer, n, inner)
     if perm is not None:
         dst = dst.transpose(np.argsort(perm))
-    return _deliver(dst, out, result)
+    return _scalar_if_0d(_deliver(dst, out, result), out)
 
 
-def softmax(x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+def softmax(
+    x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
     if type(x) is _ndarray:
         y = nat.reduce_fast(0, x, axis, out)
         if y is not None:
@@ -77,7 +86,9 @@ def softmax(x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None) ->
     return _shape_preserving(nat.SOFTMAX, x, axis, out)
 
 
-def log_softmax(x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+def log_softmax(
+    x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
     if type(x) is _ndarray:
         y = nat.reduce_fast(1, x, axis, out)
         if y is not None:
@@ -106,25 +117,25 @@ def logsumexp(
     # C order of the result, whatever perm was.
     dst = out if _direct_out(out, xw, work, False) else np.empty(rshape, work)
     nat.reduce_raw(nat.LOGSUMEXP, xw, dst, outer, n, inner)
-    res = _deliver(dst, out, result)
-    if out is None and res.ndim == 0:
-        return res[()]
-    return res
+    return _scalar_if_0d(_deliver(dst, out, result), out)
 
 
-def relu(x: Any, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+def relu(x: Any, *, out: Optional[np.ndarray] = None) -> Union[np.ndarray, np.generic]:
     if type(x) is _ndarray:
         y = nat.relu_fast(x, out)
         if y is not None:
             return y
-    arr, work, result = ck.as_float(x)
+    arr = ck.as_array(x)
+    if arr.dtype.kind in "biu":  # kept integer dtype: the twin's np.maximum
+        return twin.relu(arr, out=out)
+    arr, work, result = ck.as_float(arr)
     ck.check_out(out, arr.shape, result)
     if work not in _NATIVE:
         return twin.relu(arr, out=out)
     xw = np.asarray(arr, dtype=work, order="C")
     dst = out if _direct_out(out, xw, work, True) else np.empty(xw.shape, work)
     nat.relu_raw(xw, dst)
-    return _deliver(dst, out, result)
+    return _scalar_if_0d(_deliver(dst, out, result), out)
 
 
 def cross_entropy(
@@ -136,22 +147,28 @@ def cross_entropy(
     ignore_index: int = -100,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
+    out: Optional[np.ndarray] = None,
 ) -> Union[np.ndarray, np.floating]:
-    if weight is None and label_smoothing == 0.0 and type(logits) is _ndarray:
+    if out is None and weight is None and label_smoothing == 0.0 and type(logits) is _ndarray:
         r = nat.ce_index_fast(logits, target, axis, ignore_index, reduction)
         if r is not None:
             return r
     a = ck.ce_prepare(logits, target, axis, weight, ignore_index, reduction, label_smoothing)
+    ck.check_out(out, ck.loss_shape(a), a.result)
     if a.work not in _NATIVE:
         return twin.cross_entropy(
             logits, target, axis=axis, weight=weight, ignore_index=ignore_index,
-            reduction=reduction, label_smoothing=label_smoothing,
+            reduction=reduction, label_smoothing=label_smoothing, out=out,
         )
     xw = np.ascontiguousarray(a.x, dtype=a.work)
     shape = xw.shape
     outer = ck._prod(shape[: a.axis])
     inner = ck._prod(shape[a.axis + 1 :])
-    loss = np.empty(a.sample_shape, a.work) if a.reduction == "none" else None
+    loss = None
+    if a.reduction == "none":
+        # the kernel writes out directly when it can (it reads only xw and the labels)
+        direct = _direct_out(out, xw, a.work, False) and not np.may_share_memory(out, a.target)
+        loss = out if direct else np.empty(a.sample_shape, a.work)
     if a.index_target:
         labels = np.ascontiguousarray(a.target)
         total, denom = nat.ce_index_raw(
@@ -162,8 +179,8 @@ def cross_entropy(
         total = nat.ce_prob_raw(xw, p, a.weight, outer, a.C, inner, a.eps, loss)
         denom = outer * inner
     if loss is not None:
-        return loss if loss.dtype == a.result else loss.astype(a.result)
-    return ck.finish_loss(total, denom, a.reduction, a.result)
+        return _scalar_if_0d(_deliver(loss, out, a.result), out)
+    return ck.deliver_loss(ck.finish_loss(total, denom, a.reduction, a.result), out)
 
 
 softmax.__doc__ = _docs.SOFTMAX

@@ -8,7 +8,8 @@ import operator
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
-from numpy.lib.array_utils import normalize_axis_index
+
+AxisError = np.exceptions.AxisError  # NumPy >= 1.25
 
 F16 = np.dtype(np.float16)
 F32 = np.dtype(np.float32)
@@ -21,14 +22,36 @@ _INT64_MIN = np.iinfo(np.int64).min
 REDUCTIONS = ("none", "sum", "mean")
 
 
+def reject_masked(a: Any, name: str) -> None:
+    """TypeError for a ``numpy.ma.MaskedArray``: its mask would silently be
+    ignored (the masked entries counted as data)."""
+    if isinstance(a, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a numpy.ma.MaskedArray; fastact does not honour masks.  Pass "
+            f"{name}.filled(v) to choose what the masked entries are (e.g. -inf for softmax "
+            f"to leave them out of the group), or np.asarray({name}) to ignore the mask"
+        )
+
+
+def as_array(x: Any, name: str = "x") -> np.ndarray:
+    """``x`` as an ndarray (not copied when it already is one); TypeError for
+    a masked array."""
+    if isinstance(x, np.ndarray):
+        if type(x) is not np.ndarray:
+            reject_masked(x, name)
+        return x
+    return np.asarray(x)
+
+
 def as_float(x: Any, name: str = "x") -> tuple[np.ndarray, np.dtype, np.dtype]:
     """Return ``(arr, work, result)``: ``x`` as an ndarray (not copied when it
     already is one), the dtype to compute in and the dtype of the result.
 
     float32/float64/longdouble compute and return in their own precision;
     float16 computes in float32 and returns float16; bool and integers
-    compute and return float64.  Anything else raises TypeError."""
-    arr = x if isinstance(x, np.ndarray) else np.asarray(x)
+    compute and return float64.  Anything else raises TypeError, as does a
+    ``numpy.ma.MaskedArray``."""
+    arr = as_array(x, name)
     dt = arr.dtype
     kind = dt.kind
     if kind == "f":
@@ -43,24 +66,45 @@ def as_float(x: Any, name: str = "x") -> tuple[np.ndarray, np.dtype, np.dtype]:
     )
 
 
+def _axis_int(axis: Any, what: str) -> int:
+    """``axis`` as a Python int; TypeError for bools (as NumPy) and non-integers."""
+    if isinstance(axis, (bool, np.bool_)):
+        raise TypeError(f"{what} must be an int, not a bool; got {axis!r}")
+    try:
+        return operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{what}; got {type(axis).__name__}") from None
+
+
+def normalize_axis(axis: Any, ndim: int, what: str = "axis must be an int") -> int:
+    """``axis`` (an int, negative counting from the end) as an index in
+    ``[0, ndim)``; AxisError when out of range, whatever its size (no
+    OverflowError), TypeError for bools and non-integers."""
+    ax = _axis_int(axis, what)
+    if not -ndim <= ax < ndim:
+        raise AxisError(ax, ndim)
+    return ax + ndim if ax < 0 else ax
+
+
 def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """Sorted, non-negative axes for ``axis`` = int, tuple of ints or None
     (all axes).  AxisError when out of range, ValueError when repeated,
-    TypeError when not integers."""
+    TypeError when not integers (bools included).
+
+    A 0-d array has one group, its element: as NumPy's reductions, it takes
+    ``axis`` = None, ``()``, 0 or -1, all meaning no axes."""
     if axis is None:
         return tuple(range(ndim))
     if type(axis) is tuple:
-        axes = tuple(normalize_axis_index(operator.index(a), ndim) for a in axis)
+        what = "axis entries must be ints"
+        axes = tuple(normalize_axis(a, ndim, what) for a in axis)
         if len(set(axes)) != len(axes):
             raise ValueError(f"repeated axis in axis={axis!r}")
         return tuple(sorted(axes))
-    try:
-        ax = operator.index(axis)
-    except TypeError:
-        raise TypeError(
-            f"axis must be an int, a tuple of ints or None; got {type(axis).__name__}"
-        ) from None
-    return (normalize_axis_index(ax, ndim),)
+    what = "axis must be an int, a tuple of ints or None"
+    if ndim == 0 and _axis_int(axis, what) in (0, -1):
+        return ()
+    return (normalize_axis(axis, ndim, what),)
 
 
 def reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> tuple[int, ...]:
@@ -78,6 +122,7 @@ def check_out(out: Any, shape: tuple[int, ...], dtype: np.dtype) -> None:
         return
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy.ndarray or None; got {type(out).__name__}")
+    reject_masked(out, "out")
     if out.dtype != dtype:
         raise TypeError(f"out has dtype {out.dtype}; the result has dtype {dtype}")
     if out.shape != shape:
@@ -150,10 +195,7 @@ def ce_prepare(logits, target, axis, weight, ignore_index, reduction, label_smoo
         raise ValueError("logits must have at least one dimension (the class axis)")
     if type(axis) is tuple or axis is None:
         raise TypeError("cross_entropy: axis must be a single int (the class axis)")
-    try:
-        ax = normalize_axis_index(operator.index(axis), x.ndim)
-    except TypeError:
-        raise TypeError(f"axis must be an int; got {type(axis).__name__}") from None
+    ax = normalize_axis(axis, x.ndim)
     C = x.shape[ax]
     if C == 0:
         raise ValueError("cross_entropy needs at least one class (logits.shape[axis] == 0)")
@@ -176,14 +218,14 @@ def ce_prepare(logits, target, axis, weight, ignore_index, reduction, label_smoo
 
     w = None
     if weight is not None:
-        wa = weight if isinstance(weight, np.ndarray) else np.asarray(weight)
+        wa = as_array(weight, "weight")
         if wa.dtype.kind not in "biuf":
             raise TypeError(f"weight must hold real numbers; got dtype {wa.dtype}")
         if wa.shape != (C,):
             raise ValueError(f"weight must have shape ({C},) (one per class); got {wa.shape}")
         w = wa.astype(F64)
 
-    t = target if isinstance(target, np.ndarray) else np.asarray(target)
+    t = as_array(target, "target")
     tk = t.dtype.kind
     if tk in "iu":
         if t.shape != sample_shape:
@@ -233,6 +275,19 @@ def bad_label_error(label: int, flat_pos: int, shape: tuple[int, ...], C: int, i
         f"target label {label} at position {pos} is out of range [0, {C}) "
         f"and is not ignore_index ({ignore_index})"
     )
+
+
+def loss_shape(a: CEArgs) -> tuple[int, ...]:
+    """Shape of cross_entropy's result: the samples' for "none", else ()."""
+    return a.sample_shape if a.reduction == "none" else ()
+
+
+def deliver_loss(value: np.floating, out: Optional[np.ndarray]):
+    """A "sum"/"mean" loss: the scalar, or written to the 0-d ``out``."""
+    if out is None:
+        return value
+    out[()] = value
+    return out
 
 
 def finish_loss(value: float, denominator: float, reduction: str, result: np.dtype):

@@ -6,8 +6,10 @@ _DTYPES = """
     Dtypes: float32 and float64 compute and return in their own precision;
     float16 computes in float32 and returns float16; bool and integer inputs
     are promoted to float64; longdouble is computed by the NumPy twin in
-    longdouble.  Complex, object, string and other dtypes raise TypeError.
-    Any array-like, memory layout or byte order is accepted."""
+    longdouble.  Complex, object, string and other dtypes raise TypeError,
+    as does a ``numpy.ma.MaskedArray`` (its mask would be ignored: pass
+    ``x.filled(v)`` or ``np.asarray(x)``).  Any other array-like, memory
+    layout or byte order is accepted."""
 
 _OUT = """
     out : ndarray, optional
@@ -20,10 +22,12 @@ _OUT = """
 _AXIS = """
     axis : int, tuple of ints or None, default -1
         The axes of each group ("row").  None means all axes (the shape is
-        kept).  Negative values count from the end.  Out of range:
-        ``numpy.exceptions.AxisError`` (a ValueError and an IndexError);
-        repeated: ValueError; not integers: TypeError.  ``axis=()`` makes
-        every element its own group."""
+        kept).  Negative values count from the end.  Out of range, however
+        large: ``numpy.exceptions.AxisError`` (a ValueError and an
+        IndexError); repeated: ValueError; not integers (bools included):
+        TypeError.  ``axis=()`` makes every element its own group.  A 0-d
+        input is one group of one element: it takes the default -1, 0, None
+        or ``()`` (as NumPy's reductions)."""
 
 SOFTMAX = f"""Softmax along ``axis``: ``exp(x - m) / sum(exp(x - m))`` per group,
     with ``m`` the group's maximum (so no overflow).
@@ -36,7 +40,8 @@ SOFTMAX = f"""Softmax along ``axis``: ``exp(x - m) / sum(exp(x - m))`` per group
 
     Returns
     -------
-    ndarray of x's shape (``out`` if given; a 0-d input gives a 0-d array).
+    ndarray of x's shape (``out`` if given); a 0-d input gives a NumPy
+    scalar when ``out`` is None, as ufuncs and ``scipy.special`` do.
 
     Special values, per group: any NaN makes the whole group NaN; a +inf
     (with no NaN) makes it NaN too; a group that is all -inf is NaN; a -inf
@@ -60,7 +65,8 @@ LOG_SOFTMAX = f"""Log-softmax along ``axis``: ``(x - m) - log(sum(exp(x - m)))``
 
     Returns
     -------
-    ndarray of x's shape (``out`` if given; a 0-d input gives a 0-d array).
+    ndarray of x's shape (``out`` if given); a 0-d input gives a NumPy
+    scalar when ``out`` is None, as ufuncs and ``scipy.special`` do.
 
     Special values, per group: NaN anywhere, +inf anywhere, or all -inf give
     a group of NaN; a -inf in a group with a finite maximum gives -inf.  An
@@ -111,8 +117,15 @@ RELU = f"""Rectified linear unit, elementwise: ``x`` where ``x > 0``, else ``+0.
 
     Returns
     -------
-    ndarray of x's shape (``out`` if given).
-    {_DTYPES.strip()}
+    ndarray of x's shape (``out`` if given); a NumPy scalar for a 0-d input
+    when ``out`` is None (as ufuncs).
+
+    Dtypes: float32 and float64 run the native kernel; float16 computes in
+    float32 and returns float16; longdouble is computed by the NumPy twin.
+    Integer and bool inputs keep their dtype, as ``np.maximum(x, 0)`` and
+    ``torch.relu`` (exact; unsigned and bool values are returned as they
+    are), so ``out`` must then have x's dtype.  Complex, object, string and
+    other dtypes raise TypeError, as does a ``numpy.ma.MaskedArray``.
     """
 
 CROSS_ENTROPY = """Cross-entropy loss between ``logits`` and ``target``, with the
@@ -141,11 +154,19 @@ CROSS_ENTROPY = """Cross-entropy loss between ``logits`` and ``target``, with th
         mean's denominator.  Unused with probability targets.
     reduction : {"none", "sum", "mean"}, default "mean"
     label_smoothing : float in [0, 1], default 0.0
+    out : ndarray, optional
+        Where to write the result: for ``"none"`` a writeable array of the
+        logits' shape without ``axis``, for ``"sum"``/``"mean"`` a 0-d array;
+        of the result dtype (TypeError otherwise), any layout, may overlap
+        the logits or the target.  Nothing is written when an exception is
+        raised (bad labels included).
 
     Returns
     -------
-    ``"none"``: ndarray of the logits' shape without ``axis``; ``"sum"`` and
-    ``"mean"``: a NumPy scalar of the logits' result dtype.
+    ``"none"``: ndarray of the logits' shape without ``axis`` (a NumPy
+    scalar for 1-D logits); ``"sum"`` and ``"mean"``: a NumPy scalar of the
+    logits' result dtype; ``out`` when given.  Masked arrays (logits, target
+    or weight) raise TypeError.
 
     With ``logp = log_softmax(logits, axis)`` and ``eps = label_smoothing``:
 

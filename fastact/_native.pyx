@@ -46,6 +46,7 @@ cdef extern from "fastact.h" nogil:
     fa_table_f64 fa_f64
 
 cdef extern from "threads.h" nogil:
+    enum: FA_MAX_THREADS
     void fa_set_num_threads(int n)
     int fa_get_num_threads()
     int fa_threads_available()
@@ -187,8 +188,12 @@ cdef void _relu(cnp.ndarray x, cnp.ndarray y):
         fa_relu(f64, xp, yp, length)
 
 
+#: The most threads the kernels use (set_num_threads clamps to it).
+MAX_THREADS = FA_MAX_THREADS
+
+
 def set_num_threads(int n):
-    """Threads the kernels may use for large arrays (n < 1 means 1)."""
+    """Threads the kernels may use for large arrays, clamped to [1, MAX_THREADS]."""
     fa_set_num_threads(n)
 
 
@@ -209,7 +214,8 @@ def reduce_fast(int op, x, axis, out):
     cdef int typenum = cnp.PyArray_TYPE(xa)
     cdef size_t outer, n, inner
     cdef int ax
-    if not _is_float(typenum) or not _usable(xa, typenum):
+    # 0-d input: the general path (its result is a NumPy scalar)
+    if not _is_float(typenum) or not _usable(xa, typenum) or cnp.PyArray_NDIM(xa) == 0:
         return None
     if not _axis_split(xa, axis, &outer, &n, &inner, &ax):
         return None
@@ -260,7 +266,7 @@ def relu_fast(x, out):
         return None
     cdef cnp.ndarray xa = <cnp.ndarray>x
     cdef int typenum = cnp.PyArray_TYPE(xa)
-    if not _is_float(typenum) or not _usable(xa, typenum):
+    if not _is_float(typenum) or not _usable(xa, typenum) or cnp.PyArray_NDIM(xa) == 0:
         return None
     ya = _fast_out(xa, out, typenum, cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), True)
     if ya is not None:
@@ -417,7 +423,7 @@ def ce_index_fast(x, t, axis, ignore_index, reduction):
     with nogil:
         fa_cross_entropy(f64, xp, NULL, tp, NULL, outer, C, inner, ign, 0.0, lp, &total, &wsum)
     if mode == 2:
-        return loss
+        return loss if nd > 1 else loss[()]
     if mode == 0:
         total = total / wsum  # cdivision: IEEE 0/0 = NaN, as PyTorch
     return (np.float32 if typenum == cnp.NPY_FLOAT32 else np.float64)(total)

@@ -2,7 +2,8 @@
 fastact is imported and threadpoolctl is installed, so that
 ``threadpool_info()`` lists fastact and ``threadpool_limits(n)`` (or
 ``threadpool_limits(n, user_api="fastact")``) caps its thread count like
-BLAS and OpenMP pools."""
+BLAS and OpenMP pools.  A limit above ``fastact.MAX_THREADS`` (256) is
+clamped to it."""
 
 from __future__ import annotations
 

@@ -30,19 +30,24 @@ def _compute_dtype(work: np.dtype) -> np.dtype:
     return ck.LONGDOUBLE if work == ck.LONGDOUBLE else ck.F64
 
 
-def _deliver(y: np.ndarray, out: Optional[np.ndarray], result: np.dtype, shape: tuple) -> np.ndarray:
+def _deliver(
+    y: np.ndarray, out: Optional[np.ndarray], result: np.dtype, shape: tuple
+) -> Union[np.ndarray, np.generic]:
+    """``y`` of ``shape`` copied into ``out``, or as ``result``; a 0-d result
+    without ``out`` as a NumPy scalar (as ufuncs)."""
     y = np.asarray(y).reshape(shape)
     if out is not None:
         np.copyto(out, y, casting="unsafe")
         return out
-    return y.astype(result, copy=False)
+    y = y.astype(result, copy=False)
+    return y[()] if y.ndim == 0 else y
 
 
 def _prepare(x: Any, axis: AxisLike):
     """``(arr, axes, result, xw, xaxes)``: validated input, its normalised
     axes, the result dtype, and its copy in the computing dtype with the axes
     to reduce there.  A 0-d input is seen as shape (1,) (its only possible
-    group is its one element), so that NumPy keeps returning arrays."""
+    group is its one element)."""
     arr, work, result = ck.as_float(x)
     axes = ck.normalize_axes(axis, arr.ndim)
     xw = arr.astype(_compute_dtype(work))
@@ -65,7 +70,9 @@ def _stats(xw: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarra
     return d, m, sm1
 
 
-def softmax(x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+def softmax(
+    x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
     arr, _, result, xw, axes = _prepare(x, axis)
     ck.check_out(out, arr.shape, result)
     with np.errstate(**_QUIET):
@@ -78,7 +85,9 @@ def softmax(x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None) ->
     return _deliver(y, out, result, arr.shape)
 
 
-def log_softmax(x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+def log_softmax(
+    x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
     arr, _, result, xw, axes = _prepare(x, axis)
     ck.check_out(out, arr.shape, result)
     with np.errstate(**_QUIET):
@@ -99,10 +108,7 @@ def logsumexp(
     with np.errstate(**_QUIET):
         _, m, sm1 = _stats(xw, xaxes)
         y = np.where(np.isfinite(m), m + np.log1p(sm1), m)
-    res = _deliver(y, out, result, rshape)
-    if out is None and res.ndim == 0:
-        return res[()]
-    return res
+    return _deliver(y, out, result, rshape)
 
 
 # relu on the bit patterns: a float is kept (x > 0 or NaN, either sign) iff
@@ -117,8 +123,23 @@ _RELU_BITS = {
 }
 
 
-def relu(x: Any, *, out: Optional[np.ndarray] = None) -> np.ndarray:
-    arr, work, result = ck.as_float(x)
+def _relu_integer(arr: np.ndarray, out: Optional[np.ndarray]) -> Union[np.ndarray, np.generic]:
+    """relu of bool/integer input, in its own dtype (as np.maximum and PyTorch)."""
+    ck.check_out(out, arr.shape, arr.dtype)
+    if arr.dtype.kind == "i":
+        y = np.maximum(arr, arr.dtype.type(0), out=out)
+    else:  # unsigned and bool values are never negative
+        y = np.copy(arr) if out is None else out
+        if out is not None:
+            np.copyto(out, arr)
+    return y[()] if out is None and y.ndim == 0 else y
+
+
+def relu(x: Any, *, out: Optional[np.ndarray] = None) -> Union[np.ndarray, np.generic]:
+    arr = ck.as_array(x)
+    if arr.dtype.kind in "biu":
+        return _relu_integer(arr, out)
+    arr, work, result = ck.as_float(arr)
     ck.check_out(out, arr.shape, result)
     src = arr if arr.dtype == result else arr.astype(result)
     if out is None:
@@ -128,12 +149,12 @@ def relu(x: Any, *, out: Optional[np.ndarray] = None) -> np.ndarray:
     if result.itemsize not in _RELU_BITS or result == ck.LONGDOUBLE:
         y = np.where(src <= 0, np.zeros((), result), src)  # longdouble
         np.copyto(out_, y)
-        return out_
-    itype, neg_inf_bits = _RELU_BITS[result.itemsize]
-    bits = src.view(itype)
-    keep = bits > neg_inf_bits
-    np.multiply(bits, keep, out=out_.view(itype))
-    return out_
+    else:
+        itype, neg_inf_bits = _RELU_BITS[result.itemsize]
+        bits = src.view(itype)
+        keep = bits > neg_inf_bits
+        np.multiply(bits, keep, out=out_.view(itype))
+    return out_[()] if out is None and out_.ndim == 0 else out_
 
 
 def cross_entropy(
@@ -145,8 +166,10 @@ def cross_entropy(
     ignore_index: int = -100,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
+    out: Optional[np.ndarray] = None,
 ) -> Union[np.ndarray, np.floating]:
     a = ck.ce_prepare(logits, target, axis, weight, ignore_index, reduction, label_smoothing)
+    ck.check_out(out, ck.loss_shape(a), a.result)
     cd = _compute_dtype(a.work)
     # the logits as the native path sees them (float16 -> float32 first)
     xw = a.x.astype(a.work).astype(cd)
@@ -180,8 +203,12 @@ def cross_entropy(
             loss = (wb * q * neglogp).sum(axis=ax)
             denom = loss.size
     if a.reduction == "none":
-        return loss.astype(a.result)
-    return ck.finish_loss(loss.sum(), denom, a.reduction, a.result)
+        if out is not None:
+            np.copyto(out, loss, casting="unsafe")
+            return out
+        loss = np.asarray(loss).astype(a.result)
+        return loss[()] if loss.ndim == 0 else loss
+    return ck.deliver_loss(ck.finish_loss(loss.sum(), denom, a.reduction, a.result), out)
 
 
 softmax.__doc__ = _docs.SOFTMAX

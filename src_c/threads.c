@@ -13,7 +13,7 @@
 #if defined(_WIN32) || !defined(FA_HAVE_PTHREADS)
 
 static int fa_nthreads = 1;
-void fa_set_num_threads(int n) { fa_nthreads = n < 1 ? 1 : n; }
+void fa_set_num_threads(int n) { fa_nthreads = n < 1 ? 1 : (n > FA_MAX_THREADS ? FA_MAX_THREADS : n); }
 int fa_get_num_threads(void) { return fa_nthreads; }
 int fa_threads_available(void) { return 0; }
 void fa_parallel_for(size_t count, fa_task_fn fn, void *ctx)
@@ -24,7 +24,6 @@ void fa_parallel_for(size_t count, fa_task_fn fn, void *ctx)
 #else
 #include <pthread.h>
 
-#define FA_MAX_THREADS 256
 /* Idle workers poll for a new job this many times (~100 us) before sleeping. */
 #define FA_SPIN 20000L
 

@@ -19,8 +19,11 @@ extern "C" {
 typedef void (*fa_task_fn)(void *ctx, size_t begin, size_t end);
 void fa_parallel_for(size_t count, fa_task_fn fn, void *ctx);
 
-/* Number of threads (>= 1) to use; n < 1 means 1.  Workers are created on
- * first use and kept (idle workers sleep on a condition variable). */
+/* The most threads a call may use; fa_set_num_threads clamps to it. */
+#define FA_MAX_THREADS 256
+
+/* Number of threads to use, clamped to [1, FA_MAX_THREADS].  Workers are
+ * created on first use and kept (idle workers sleep on a condition variable). */
 void fa_set_num_threads(int n);
 int fa_get_num_threads(void);
 /* 1 when built with thread support (POSIX threads), else 0 (serial). */

@@ -68,6 +68,8 @@ def test_bad_input_dtype_with_out(module, op, kind):
                                           (np.int32, np.float32),
                                           (np.float64, np.longdouble)])
 def test_out_wrong_dtype(module, op, xdtype, odtype):
+    if op == "relu" and xdtype == odtype:
+        odtype = np.float64  # relu keeps integer dtypes: the float64 out is the wrong one
     x = np.arange(12, dtype=xdtype).reshape(3, 4)
     out = np.empty(out_shape(op, (3, 4)), dtype=odtype)
     raises_untouched(TypeError, lambda: call(module, op, x, out=out), out)

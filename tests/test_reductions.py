@@ -470,31 +470,44 @@ ZERO_D = {"0d-array": lambda: np.array(3.0), "np-scalar": lambda: np.float64(3.0
           "py-float": lambda: 3.0}
 
 
+ZERO_D_AXES = [{}, {"axis": None}, {"axis": ()}, {"axis": 0}, {"axis": -1}]
+
+
 @pytest.mark.parametrize("kind", list(ZERO_D))
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
 def test_zero_d_inputs_shape_preserving(module, op, kind):
-    for axis in (None, ()):
-        y = getattr(module, op)(ZERO_D[kind](), axis=axis)
-        assert isinstance(y, np.ndarray), type(y)
-        assert y.shape == () and y.dtype == np.float64
+    # as SciPy (test_softmax_scalar) and NumPy's reductions: the one element
+    # is its group, axis may be the default -1, 0, None or (); a NumPy scalar
+    for kw in ZERO_D_AXES:
+        y = getattr(module, op)(ZERO_D[kind](), **kw)
+        assert isinstance(y, np.float64) and not isinstance(y, np.ndarray), (kw, type(y))
         assert y == (1.0 if op == "softmax" else 0.0)
+    for dt in (np.float16, np.float32, np.float64):
+        y = getattr(module, op)(np.array(-7.5, dt))
+        assert type(y) is dt and y == (1.0 if op == "softmax" else 0.0)
+    out = np.array(5.0)
+    assert getattr(module, op)(ZERO_D[kind](), out=out) is out
+    assert out == (1.0 if op == "softmax" else 0.0)
+    special = getattr(module, op)(np.array(np.nan))
+    assert np.isnan(special)
 
 
 @pytest.mark.parametrize("kind", list(ZERO_D))
 def test_zero_d_inputs_logsumexp(module, kind):
-    for axis in (None, ()):
-        r = module.logsumexp(ZERO_D[kind](), axis=axis)
+    for kw in ZERO_D_AXES:
+        r = module.logsumexp(ZERO_D[kind](), **kw)
         assert isinstance(r, np.floating) and not isinstance(r, np.ndarray)
         assert r == 3.0
+    r = module.logsumexp(ZERO_D[kind](), keepdims=True)
+    assert r == 3.0 and np.ndim(r) == 0
 
 
 @pytest.mark.parametrize("kind", list(ZERO_D))
 @pytest.mark.parametrize("op", OPS)
-def test_zero_d_default_axis_is_axis_error(module, op, kind):
-    with pytest.raises(np.exceptions.AxisError):
-        getattr(module, op)(ZERO_D[kind](), axis=-1)
-    with pytest.raises(np.exceptions.AxisError):
-        getattr(module, op)(ZERO_D[kind]())  # default axis=-1
+def test_zero_d_other_axes_are_axis_errors(module, op, kind):
+    for axis in (1, -2, (0,), (-1,), (0, 0)):
+        with pytest.raises(np.exceptions.AxisError):
+            getattr(module, op)(ZERO_D[kind](), axis=axis)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])

@@ -146,33 +146,58 @@ def test_noncontiguous_inputs(impl, twin, dtype, layout):
 
 @pytest.mark.parametrize("kind", ["0d-array", "np-scalar", "py-float"])
 def test_zero_d(module, kind):
+    # as ufuncs: a 0-d input gives a NumPy scalar (out= a 0-d array: out)
     for v, expected in ((-2.0, 0.0), (3.5, 3.5), (-0.0, 0.0)):
         x = {"0d-array": np.array(v), "np-scalar": np.float64(v), "py-float": v}[kind]
         y = module.relu(x)
-        assert isinstance(y, np.ndarray), type(y)
-        assert y.shape == () and y.dtype == np.float64
+        assert type(y) is np.float64, type(y)
         assert y == expected and not np.signbit(y)
+        out = np.array(9.0)
+        assert module.relu(x, out=out) is out and out == expected
+    assert type(module.relu(np.float32(-1))) is np.float32
+    assert type(module.relu(np.int16(-4))) is np.int16
 
 
-@pytest.mark.parametrize("src", ["int8", "int64", "uint16", "bool", "list"])
-def test_int_bool_list_promote(module, src):
-    base = np.array([-3, 0, 2, 5, -1])
-    if src == "bool":
-        x = base > 0
-        expected = np.array([0.0, 0, 1, 1, 0])
-    elif src == "list":
-        x = base.tolist()
-        expected = np.array([0.0, 0, 2, 5, 0])
-    elif src.startswith("u"):
-        x = np.abs(base).astype(src)
-        expected = np.abs(base).astype(np.float64)
+INT_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool"]
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+def test_integer_and_bool_keep_their_dtype(module, dtype):
+    # as np.maximum(x, 0) and torch.relu: integers stay integers (exact)
+    info = np.iinfo(dtype) if dtype != "bool" else None
+    if dtype == "bool":
+        x = np.array([True, False, True])
+    elif dtype.startswith("u"):
+        x = np.array([0, 1, 7, info.max], dtype)
     else:
-        x = base.astype(src)
-        expected = np.array([0.0, 0, 2, 5, 0])
+        x = np.array([info.min, -1, 0, 1, info.max], dtype)
     y = module.relu(x)
-    assert y.dtype == np.float64
+    assert y.dtype == x.dtype and y.shape == x.shape
+    expected = np.where(x > 0, x, 0).astype(x.dtype)
     np.testing.assert_array_equal(y, expected)
-    assert not np.signbit(y).any()
+    assert not np.shares_memory(y, x)
+    out = np.full(x.shape, 3, x.dtype)
+    assert module.relu(x, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    xs = x.copy()
+    assert module.relu(xs, out=xs) is xs  # in place
+    np.testing.assert_array_equal(xs, expected)
+    strided = np.repeat(x, 2)[::2]
+    np.testing.assert_array_equal(module.relu(strided), expected)
+    # out must have x's own dtype
+    bad = np.full(x.shape, 3, np.float64)
+    with pytest.raises(TypeError):
+        module.relu(x, out=bad)
+    assert (bad == 3).all()
+
+
+def test_list_input(module):
+    y = module.relu([-3, 0, 2])  # a list of ints is an int64 array, as for np.maximum
+    assert y.dtype == np.asarray([1]).dtype
+    np.testing.assert_array_equal(y, [0, 0, 2])
+    y = module.relu([-3.0, 0.5])
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y, [0.0, 0.5])
 
 
 def test_longdouble(module):
