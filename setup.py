@@ -29,7 +29,13 @@ SRC_C = sorted(str(p) for p in Path("src_c").glob("*.c"))
 # keep debug info (see the docstring); any value but "" and "0" turns it on
 DEBUG = os.environ.get("FASTACT_DEBUG", "0").strip() not in ("", "0")
 
-macros = [("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")]
+macros = [
+    ("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION"),
+    # built against NumPy 2 (pyproject's build requirement), it must import
+    # on the oldest NumPy in pyproject's dependencies: the C API is capped
+    # there whatever NumPy 2.x builds it (its default target may rise)
+    ("NPY_TARGET_VERSION", "NPY_1_25_API_VERSION"),
+]
 link_args = []
 if sys.platform == "win32":
     compile_args = ["/O2", "/fp:precise"]
