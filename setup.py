@@ -2,18 +2,40 @@
 
 Flags: -O3 and no -march (a wheel must run on any x86-64), no -ffast-math
 (it breaks NaN/inf semantics), -fno-trapping-math (see below), -ffp-contract=off (the kernels rely on each
-operation rounding once: TwoSum, Cody-Waite reduction)."""
+operation rounding once: TwoSum, Cody-Waite reduction).
 
+Release builds carry no debug info: Python's own CFLAGS usually hold -g, so
+-g0 is added after them (the last -g option wins) and the linker drops debug
+sections (-Wl,--strip-debug on Linux, -Wl,-S on macOS; nothing with MSVC,
+whose release flags have none); the symbol table stays.  This takes the
+module from 5.7 MB to 0.8 MB (Linux x86-64, gcc 12); the code is the same.
+
+FASTACT_DEBUG=1 in the environment when the extension is compiled (e.g.
+``FASTACT_DEBUG=1 pip install .``) keeps the debug info: -g and no
+stripping, for gdb/perf; the optimisation flags are unchanged.  Switching
+it in a tree built before recompiles everything."""
+
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 SRC_C = sorted(str(p) for p in Path("src_c").glob("*.c"))
 
-macros = [("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")]
+# keep debug info (see the docstring); any value but "" and "0" turns it on
+DEBUG = os.environ.get("FASTACT_DEBUG", "0").strip() not in ("", "0")
+
+macros = [
+    ("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION"),
+    # built against NumPy 2 (pyproject's build requirement), it must import
+    # on the oldest NumPy in pyproject's dependencies: the C API is capped
+    # there whatever NumPy 2.x builds it (its default target may rise)
+    ("NPY_TARGET_VERSION", "NPY_1_25_API_VERSION"),
+]
 link_args = []
 if sys.platform == "win32":
     compile_args = ["/O2", "/fp:precise"]
@@ -32,6 +54,14 @@ else:
         "-Wno-unused-function",
         "-pthread",
     ]
+    if DEBUG:
+        compile_args.append("-g")
+    else:
+        compile_args.append("-g0")
+        if sys.platform.startswith("linux"):  # GNU ld, gold, lld
+            link_args.append("-Wl,--strip-debug")
+        elif sys.platform == "darwin":  # ld64: -s is obsolete there
+            link_args.append("-Wl,-S")
 
 ext = Extension(
     "fastact._native",
@@ -43,7 +73,23 @@ ext = Extension(
     depends=sorted(str(p) for p in Path("src_c").glob("*.h")),
 )
 
+
+class BuildExt(build_ext):
+    """build_ext that recompiles when FASTACT_DEBUG changed since the last
+    build in this tree (setuptools compares timestamps only, not flags)."""
+
+    def run(self):
+        stamp = Path(self.build_temp) / "fastact-build-mode"
+        mode = "debug" if DEBUG else "release"
+        if not stamp.is_file() or stamp.read_text() != mode:
+            self.force = True
+        super().run()
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(mode)
+
+
 setup(
+    cmdclass={"build_ext": BuildExt},
     ext_modules=cythonize(
         [ext],
         compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},

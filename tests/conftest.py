@@ -12,11 +12,14 @@ import sys
 import numpy as np
 import pytest
 
+# tests/ itself, for `import _ref` (also under --import-mode=importlib).  The
+# project root is deliberately not added: `fastact` must be the installed
+# package (editable: the source tree; regular: site-packages).  Prepending the
+# root would shadow a regular install with the tree's unbuilt fastact/, e.g.
+# when the tests run from an unpacked sdist.
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-for p in (HERE, ROOT):
-    if p not in sys.path:
-        sys.path.insert(0, p)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
 
 
 def _fastact():

@@ -8,7 +8,15 @@ import sys
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import fastact
+
+# Subprocesses import the same fastact as this process: PYTHONPATH gets the
+# directory holding it (the source tree for an editable install,
+# site-packages for a regular one), and they run in tests/, where no
+# fastact/ source directory can shadow it (as the project root of an unpacked
+# sdist would).
+PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastact.__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
 FUNCS = ["softmax", "log_softmax", "logsumexp", "relu", "cross_entropy"]
 
 PROBE = r"""
@@ -27,11 +35,14 @@ def run_probe(backend_env):
     env.pop("FASTACT_BACKEND", None)
     if backend_env is not None:
         env["FASTACT_BACKEND"] = backend_env
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    p = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env,
+    env["PYTHONPATH"] = PKG_PARENT + os.pathsep + env.get("PYTHONPATH", "")
+    p = subprocess.run([sys.executable, "-c", PROBE], cwd=HERE, env=env,
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    info = json.loads(p.stdout.strip().splitlines()[-1])
+    # the same package as the one under test, not another copy on the path
+    assert os.path.realpath(info["file"]) == os.path.realpath(fastact.__file__), info["file"]
+    return info
 
 
 def test_env_numpy_binds_twin():
@@ -96,10 +107,10 @@ def test_show_config(fastact_pkg, capsys):
 def test_show_config_numpy_backend_subprocess():
     env = dict(os.environ)
     env["FASTACT_BACKEND"] = "numpy"
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = PKG_PARENT + os.pathsep + env.get("PYTHONPATH", "")
     code = ("import fastact, json; c = fastact.show_config(); "
             "print('JSON' + json.dumps({k: str(v) for k, v in c.items()}))")
-    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+    p = subprocess.run([sys.executable, "-c", code], cwd=HERE, env=env,
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
@@ -114,14 +125,14 @@ def test_twin_results_agree_with_public_under_numpy_env():
     results are identical bit for bit."""
     env = dict(os.environ)
     env["FASTACT_BACKEND"] = "numpy"
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = PKG_PARENT + os.pathsep + env.get("PYTHONPATH", "")
     code = ("import numpy as np, fastact as f\n"
             "x = np.random.default_rng(1).standard_normal((7, 33))\n"
             "t = f.numpy_impl\n"
             "ok = all(np.array_equal(getattr(f, n)(x), getattr(t, n)(x))"
             " for n in ('softmax', 'log_softmax', 'logsumexp', 'relu'))\n"
             "print('OK' if ok else 'DIFF')\n")
-    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+    p = subprocess.run([sys.executable, "-c", code], cwd=HERE, env=env,
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip().splitlines()[-1] == "OK"
