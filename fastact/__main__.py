@@ -239,7 +239,7 @@ def check_relu(ck, nat, ref):
         # NaN payloads / signs must be preserved: build a few explicit NaN bit patterns
         ui = np.dtype(f"u{d.itemsize}")
         nan_bits = specials[2:3].view(ui)
-        payload = np.array([nan_bits[0] | 1, nan_bits[0] | (1 << (8 * d.itemsize - 1))], ui).view(d)
+        payload = np.array([nan_bits[0] | ui.type(1), nan_bits[0] | ui.type(1 << (8 * d.itemsize - 1))], ui).view(d)
         cases = [
             ("10", randn((10,), d, key="r10")),
             ("64x1000", randn((64, 1000), d, key="r64")),
