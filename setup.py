@@ -24,7 +24,9 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-SRC_C = sorted(str(p) for p in Path("src_c").glob("*.c"))
+# src_c/ops/*.c (op templates, each instantiating itself per dtype and
+# level) and src_c/runtime/*.c (dispatch, threads); see README "Layout"
+SRC_C = sorted(str(p) for p in Path("src_c").rglob("*.c"))
 
 # keep debug info (see the docstring); any value but "" and "0" turns it on
 DEBUG = os.environ.get("FASTACT_DEBUG", "0").strip() not in ("", "0")
@@ -40,7 +42,7 @@ link_args = []
 if sys.platform == "win32":
     compile_args = ["/O2", "/fp:precise"]
 else:
-    # worker threads (src_c/threads.c); without them everything runs serially
+    # worker threads (src_c/runtime/threads.c); without them everything runs serially
     macros.append(("FA_HAVE_PTHREADS", "1"))
     link_args.append("-pthread")
     compile_args = [
@@ -66,11 +68,11 @@ else:
 ext = Extension(
     "fastact._native",
     sources=["fastact/_native.pyx", *SRC_C],
-    include_dirs=[np.get_include(), "src_c"],
+    include_dirs=[np.get_include(), "src_c", "src_c/include"],
     define_macros=macros,
     extra_compile_args=compile_args,
     extra_link_args=link_args,
-    depends=sorted(str(p) for p in Path("src_c").glob("*.h")),
+    depends=sorted(str(p) for p in Path("src_c").rglob("*") if p.suffix in (".h", ".def", ".c")),
 )
 
 

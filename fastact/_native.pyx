@@ -27,25 +27,38 @@ cnp.import_array()
 cdef extern from "fastact.h" nogil:
     int fa_cpu_level()
     int fa_init(const char *request)
+    int fa_set_level(int level)
+    int fa_get_level()
     const char *fa_level_name(int level)
     const char *fa_compiled_levels()
+    const char *fa_op_name(int family, int op)
+    enum:
+        FA_F32
+        FA_F64
+        FA_FAMILY_REDUCE
+        FA_FAMILY_MAP
+        FA_FAMILY_LOSS
+        FA_REDUCE_softmax
+        FA_REDUCE_log_softmax
+        FA_REDUCE_logsumexp
+        FA_MAP_relu
+        FA_LOSS_ce_index
+        FA_LOSS_ce_prob
     ptrdiff_t fa_first_bad_label(const int64_t *, size_t, int64_t, int64_t)
-    void fa_reduce(int op, int f64, const void *x, void *y, size_t outer, size_t n,
+    void fa_reduce(int op, int dtype, const void *x, void *y, size_t outer, size_t n,
                    size_t inner)
-    void fa_relu(int f64, const void *x, void *y, size_t len)
-    void fa_cross_entropy(int f64, const void *x, const void *p, const int64_t *label,
-                          const double *weight, size_t outer, size_t C, size_t inner,
-                          int64_t ignore_index, double eps, void *loss, double *sum,
-                          double *wsum)
-    # the tables: only the exponential is called from here (tests' sweep)
-    ctypedef struct fa_table_f32:
-        void (*exp_nonpos)(const float *, float *, size_t) noexcept nogil
-    ctypedef struct fa_table_f64:
-        void (*exp_nonpos)(const double *, double *, size_t) noexcept nogil
-    fa_table_f32 fa_f32
-    fa_table_f64 fa_f64
+    void fa_map(int op, int dtype, const void *x, void *y, size_t len)
+    void fa_loss(int op, int dtype, const void *x, const void *p, const int64_t *label,
+                 const double *weight, size_t outer, size_t C, size_t inner,
+                 int64_t ignore_index, double eps, void *loss, double *sum, double *wsum)
 
-cdef extern from "threads.h" nogil:
+cdef extern from "runtime/kernels.h" nogil:
+    # the test-only table: only the exponential is called from here (tests' sweep)
+    ctypedef struct fa_test_kernels:
+        void (*exp_nonpos)(const void *, void *, size_t) noexcept nogil
+    const fa_test_kernels *fa_active_test[2]
+
+cdef extern from "runtime/threads.h" nogil:
     enum: FA_MAX_THREADS
     void fa_set_num_threads(int n)
     int fa_get_num_threads()
@@ -75,15 +88,12 @@ def _init_tables():
 KERNEL_IN_USE = _init_tables()
 
 cdef enum:
-    K_SOFTMAX = 0
-    K_LOG_SOFTMAX = 1
-    K_LOGSUMEXP = 2
     MAXDIMS = 64
 
 # Operation codes of the reductions, for reduce_fast / reduce_raw.
-SOFTMAX = K_SOFTMAX
-LOG_SOFTMAX = K_LOG_SOFTMAX
-LOGSUMEXP = K_LOGSUMEXP
+SOFTMAX = FA_REDUCE_softmax
+LOG_SOFTMAX = FA_REDUCE_log_softmax
+LOGSUMEXP = FA_REDUCE_logsumexp
 
 
 cdef inline bint _usable(cnp.ndarray a, int typenum):
@@ -171,21 +181,26 @@ cdef inline bint _axis_split(cnp.ndarray x, object axis, size_t *outer, size_t *
     return True
 
 
+cdef inline int _dtype(cnp.ndarray x):
+    """The kernel tables' index of x's (float32 / float64) dtype."""
+    return FA_F64 if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT64 else FA_F32
+
+
 cdef void _reduce(int op, cnp.ndarray x, cnp.ndarray y, size_t outer, size_t n, size_t inner):
     cdef const void *xp = cnp.PyArray_DATA(x)
     cdef void *yp = cnp.PyArray_DATA(y)
-    cdef int f64 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT64
+    cdef int dt = _dtype(x)
     with nogil:
-        fa_reduce(op, f64, xp, yp, outer, n, inner)
+        fa_reduce(op, dt, xp, yp, outer, n, inner)
 
 
 cdef void _relu(cnp.ndarray x, cnp.ndarray y):
     cdef const void *xp = cnp.PyArray_DATA(x)
     cdef void *yp = cnp.PyArray_DATA(y)
     cdef size_t length = <size_t>cnp.PyArray_SIZE(x)
-    cdef int f64 = cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT64
+    cdef int dt = _dtype(x)
     with nogil:
-        fa_relu(f64, xp, yp, length)
+        fa_map(FA_MAP_relu, dt, xp, yp, length)
 
 
 #: The most threads the kernels use (set_num_threads clamps to it).
@@ -254,7 +269,7 @@ def logsumexp_fast(x, axis, bint keepdims, out):
     ya = _fast_out(xa, out, typenum, rnd, rdims, False)
     if ya is None:
         return None
-    _reduce(K_LOGSUMEXP, xa, <cnp.ndarray>ya, outer, n, inner)
+    _reduce(FA_REDUCE_logsumexp, xa, <cnp.ndarray>ya, outer, n, inner)
     if out is None and rnd == 0:
         return ya[()]
     return ya
@@ -340,13 +355,14 @@ def ce_index_raw(cnp.ndarray x, cnp.ndarray label, weight, outer, C, inner,
     cdef const void *xp = cnp.PyArray_DATA(x)
     cdef ptrdiff_t bad
     cdef double total = 0.0, wsum = 0.0
-    cdef int f64 = typenum == cnp.NPY_FLOAT64
+    cdef int dt = _dtype(x)
     with nogil:
         bad = fa_first_bad_label(tp, o * i, <int64_t>c, ignore_index)
     if bad >= 0:
         raise bad_label_error(int(tp[bad]), bad, sample_shape, C, ignore_index)
     with nogil:
-        fa_cross_entropy(f64, xp, NULL, tp, wp, o, c, i, ignore_index, eps, lp, &total, &wsum)
+        fa_loss(FA_LOSS_ce_index, dt, xp, NULL, tp, wp, o, c, i, ignore_index, eps, lp,
+                &total, &wsum)
     return total, wsum
 
 
@@ -365,9 +381,9 @@ def ce_prob_raw(cnp.ndarray x, cnp.ndarray p, weight, outer, C, inner, double ep
     cdef const void *xp = cnp.PyArray_DATA(x)
     cdef const void *pp = cnp.PyArray_DATA(p)
     cdef double total = 0.0, unused = 0.0
-    cdef int f64 = typenum == cnp.NPY_FLOAT64
+    cdef int dt = _dtype(x)
     with nogil:
-        fa_cross_entropy(f64, xp, pp, NULL, wp, o, c, i, 0, eps, lp, &total, &unused)
+        fa_loss(FA_LOSS_ce_prob, dt, xp, pp, NULL, wp, o, c, i, 0, eps, lp, &total, &unused)
     return total
 
 
@@ -419,9 +435,10 @@ def ce_index_fast(x, t, axis, ignore_index, reduction):
         loss = <cnp.ndarray>cnp.PyArray_EMPTY(nd - 1, td, typenum, 0)
         lp = cnp.PyArray_DATA(loss)
     cdef double total = 0.0, wsum = 0.0
-    cdef int f64 = typenum == cnp.NPY_FLOAT64
+    cdef int dt = _dtype(xa)
     with nogil:
-        fa_cross_entropy(f64, xp, NULL, tp, NULL, outer, C, inner, ign, 0.0, lp, &total, &wsum)
+        fa_loss(FA_LOSS_ce_index, dt, xp, NULL, tp, NULL, outer, C, inner, ign, 0.0, lp,
+                &total, &wsum)
     if mode == 2:
         return loss if nd > 1 else loss[()]
     if mode == 0:
@@ -437,9 +454,6 @@ def exp_nonpos_raw(cnp.ndarray d, cnp.ndarray y):
     cdef size_t n = <size_t>cnp.PyArray_SIZE(d)
     cdef const void *dp = cnp.PyArray_DATA(d)
     cdef void *yp = cnp.PyArray_DATA(y)
-    cdef bint single = cnp.PyArray_TYPE(d) == cnp.NPY_FLOAT32
+    cdef int dt = _dtype(d)
     with nogil:
-        if single:
-            fa_f32.exp_nonpos(<const float *>dp, <float *>yp, n)
-        else:
-            fa_f64.exp_nonpos(<const double *>dp, <double *>yp, n)
+        fa_active_test[dt].exp_nonpos(dp, yp, n)

@@ -8,5 +8,6 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 aarch64-linux-gnu-gcc -O3 -ffp-contract=off -fno-trapping-math -pthread -DFA_HAVE_PTHREADS \
-    -Wall -Wextra -Werror -I"$top/src_c" "$top/tests/c/smoke.c" "$top"/src_c/*.c -o "$out/smoke" -lm
+    -Wall -Wextra -Werror -I"$top/src_c" -I"$top/src_c/include" "$top/tests/c/smoke.c" \
+    "$top"/src_c/ops/*.c "$top"/src_c/runtime/*.c -o "$out/smoke" -lm
 QEMU_LD_PREFIX=/usr/aarch64-linux-gnu qemu-aarch64 "$out/smoke"

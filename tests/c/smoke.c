@@ -25,23 +25,23 @@ int main(void)
         long double m = -INFINITY, s = 0, md = -INFINITY, sd = 0;
         for (size_t i = 0; i < n; i++) { if (x[i] > m) m = x[i]; if (xd[i] > md) md = xd[i]; }
         for (size_t i = 0; i < n; i++) { s += expl((long double)x[i] - m); sd += expl((long double)xd[i] - md); }
-        fa_reduce(FA_OP_SOFTMAX, 0, x, y, 1, n, 1);
-        fa_reduce(FA_OP_SOFTMAX, 1, xd, yd, 1, n, 1);
+        fa_reduce(FA_REDUCE_softmax, FA_F32, x, y, 1, n, 1);
+        fa_reduce(FA_REDUCE_softmax, FA_F64, xd, yd, 1, n, 1);
         for (size_t i = 0; i < n; i += 1 + n / 50) {
             check("softmax f32", y[i], (double)(expl((long double)x[i] - m) / s), 3e-7);
             check("softmax f64", yd[i], (double)(expl((long double)xd[i] - md) / sd), 1e-15);
         }
-        fa_reduce(FA_OP_LOG_SOFTMAX, 0, x, y, 1, n, 1);
-        fa_reduce(FA_OP_LOG_SOFTMAX, 1, xd, yd, 1, n, 1);
+        fa_reduce(FA_REDUCE_log_softmax, FA_F32, x, y, 1, n, 1);
+        fa_reduce(FA_REDUCE_log_softmax, FA_F64, xd, yd, 1, n, 1);
         for (size_t i = 0; i < n; i += 1 + n / 50) {
             check("log_softmax f32", y[i], (double)((long double)x[i] - m - logl(s)), 3e-7);
             check("log_softmax f64", yd[i], (double)((long double)xd[i] - md - logl(sd)), 1e-15);
         }
-        fa_reduce(FA_OP_LOGSUMEXP, 0, x, &ls, 1, n, 1);
-        fa_reduce(FA_OP_LOGSUMEXP, 1, xd, &lsd, 1, n, 1);
+        fa_reduce(FA_REDUCE_logsumexp, FA_F32, x, &ls, 1, n, 1);
+        fa_reduce(FA_REDUCE_logsumexp, FA_F64, xd, &lsd, 1, n, 1);
         check("logsumexp f32", ls, (double)(m + logl(s)), 3e-7);
         check("logsumexp f64", lsd, (double)(md + logl(sd)), 1e-15);
-        fa_relu(0, x, y, n);
+        fa_map(FA_MAP_relu, FA_F32, x, y, n);
         for (size_t i = 0; i < n; i++) if (y[i] != (x[i] > 0 ? x[i] : 0.0f)) { printf("FAIL relu\n"); bad++; break; }
         free(x); free(y); free(xd); free(yd);
     }

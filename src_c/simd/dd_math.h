@@ -8,7 +8,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "fa_math.h"
+#include "simd/fa_math.h"
 
 typedef struct {
     double hi, lo;

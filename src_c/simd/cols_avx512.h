@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#include "rows_avx512.h"
+#include "simd/rows_avx512.h"
 
 static inline __mmask16 fa_cmask16(size_t rem) { return rem >= 16 ? (__mmask16)0xFFFF : fa_tail16(rem); }
 static inline __mmask8 fa_cmask8(size_t rem) { return rem >= 8 ? (__mmask8)0xFF : fa_tail8(rem); }

@@ -1,4 +1,4 @@
-/* Part of instantiate.h: FA_TEMPLATE for float32 and float64 at the level
+/* Part of ops/instantiate.h: FA_TEMPLATE for float32 and float64 at the level
  * named by FA_ISA (with FA_HAND / FA_HAND_EXP as that level sets them). */
 #define FA_DTYPE 32
 #include FA_TEMPLATE

@@ -39,7 +39,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "fa_math.h"
+#include "simd/fa_math.h"
 
 #define FA_SSE2_NV 4 /* vectors per step of the sum passes (16 f32 / 8 f64 elements) */
 

@@ -12,7 +12,7 @@
 #include <immintrin.h>
 #include <stddef.h>
 
-#include "fa_math.h"
+#include "simd/fa_math.h"
 
 static inline __mmask16 fa_tail16(size_t rem) { return (__mmask16)((1u << rem) - 1u); }
 static inline __mmask8 fa_tail8(size_t rem) { return (__mmask8)((1u << rem) - 1u); }

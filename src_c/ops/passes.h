@@ -1,4 +1,4 @@
-/* Template (see dtype.h): the two reductions every op is built from, for one
+/* Part of the op templates (see ops/dtype.h): the passes every reduction is built from, for one
  * row (contiguous, inner == 1) and for a chunk of w <= FA_CHUNK columns
  * (element (i, k) at x[i * inner + k]).
  *
@@ -13,10 +13,10 @@
  * Non-finite m (+inf, or -inf for an all -inf row) and NaN anywhere in the
  * row make sumexp NaN; callers that need to tell NaN from +-inf (logsumexp)
  * look at the row again, which only happens on that rare path. */
-#include "fa_math.h"
-#include "dtype.h"
+#include "simd/fa_math.h"
+#include "ops/dtype.h"
 
-/* FA_HAND: the level has hand-written row primitives (rows_<isa>.h), named
+/* FA_HAND: the level has hand-written row primitives (simd/rows_<isa>.h), named
  * FA_HFN(name) = fa_h<name>_<f32|f64>_<isa>, with the contracts of the
  * portable code they replace:
  *   row_max(x, n)                      reduce_impl.h, row_max
@@ -27,7 +27,7 @@
 #define FA_HAND 0
 #endif
 /* FA_HAND_COLS: the level also has hand-written column passes
- * (cols_<isa>.h), FA_HFN(cols_max_pack), FA_HFN(cols_sumexp_m1),
+ * (simd/cols_<isa>.h), FA_HFN(cols_max_pack), FA_HFN(cols_sumexp_m1),
  * FA_HFN(cols_scale_to) and FA_HFN(cols_log_softmax_out), with the contracts
  * of the portable column code below. */
 #ifndef FA_HAND_COLS

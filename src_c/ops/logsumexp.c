@@ -1,10 +1,14 @@
-/* Template (see dtype.h): logsumexp over the middle axis of (outer, n, inner);
+/* Op template (instantiated per dtype and level, ops/instantiate.h): logsumexp over the middle axis of (outer, n, inner);
  * y has outer * inner elements.  m + log1p(s - 1): one rounding of the sum
  * plus the (small, absolute) error of log1p.  With a NaN anywhere the result
  * is NaN; otherwise a non-finite max is the answer itself (+inf, or -inf for
  * an all -inf group); n == 0 gives -inf. */
-#include "dd_math.h"
-#include "reduce_impl.h"
+#ifndef FA_TEMPLATE
+#define FA_TEMPLATE "ops/logsumexp.c"
+#include "ops/instantiate.h"
+#else
+#include "simd/dd_math.h"
+#include "ops/passes.h"
 
 /* x: the group's first element, its elements `stride` apart. */
 static inline T FA_FN(lse_finish)(const T *x, size_t n, size_t stride, double m, double sm1)
@@ -42,13 +46,6 @@ static inline T FA_FN(lse_finish)(const T *x, size_t n, size_t stride, double m,
     return (T)r;
 }
 
-/* *y = logsumexp of one contiguous row of n elements from its max m and
- * s - 1 (the long-row algorithm's last step, long_rows.c). */
-void FA_FN(logsumexp_row_finish)(const T *x, size_t n, double m, double sm1, T *y)
-{
-    *y = FA_FN(lse_finish)(x, n, 1, m, sm1);
-}
-
 /* group_stats, with column chunks packed for their sum pass (pack_cols). */
 static void FA_FN(lse_stats)(const T *x, size_t n, size_t inner, size_t w, T *m, double *sm1)
 {
@@ -79,14 +76,24 @@ static void FA_FN(lse_groups)(const T *x, T *y, size_t n, size_t inner, size_t w
 }
 
 /* y[c] for the columns c0 .. c1 - 1 of a (1, n, inner) array (y has inner
- * elements): the unit of the thread pool's split (parallel.c). */
-void FA_FN(logsumexp_cols_range)(const T *x, T *y, size_t n, size_t inner, size_t c0, size_t c1)
+ * elements): the unit of the thread pool's split (runtime/parallel.c). */
+static void FA_FN(logsumexp_cols_range)(const T *x, T *y, size_t n, size_t inner, size_t c0, size_t c1)
 {
     FA_FN(cols_range)(x, y, n, inner, c0, c1, FA_FN(lse_groups));
 }
 
-void FA_FN(logsumexp)(const T *x, T *y, size_t outer, size_t n, size_t inner)
+static void FA_FN(logsumexp_rows)(const T *x, T *y, size_t outer, size_t n, size_t inner)
 {
     for (size_t o = 0; o < outer; o++)
         FA_FN(logsumexp_cols_range)(x + o * n * inner, y + o * inner, n, inner, 0, inner);
 }
+
+FA_EXPORT_REDUCE(logsumexp)
+
+/* *y = logsumexp of one contiguous row of n elements from its max m and
+ * s - 1: the long-row algorithm's last step (ops/long_row.c's table). */
+void FA_FN(logsumexp_row_finish)(const void *x, size_t n, double m, double sm1, void *y)
+{
+    *(T *)y = FA_FN(lse_finish)((const T *)x, n, 1, m, sm1);
+}
+#endif /* FA_TEMPLATE */

@@ -1,8 +1,8 @@
-/* Template (see dtype.h): cross-entropy losses with the class axis in the
+/* Op template (instantiated per dtype and level, ops/instantiate.h): cross-entropy losses with the class axis in the
  * middle of (outer, C, inner); sample (o, k) has its logits at
  * x[o*C*inner + c*inner + k] and its label/loss at index o*inner + k.
  *
- * With lse = m + L, L = log1p(s - 1) (reduce_impl.h):
+ * With lse = m + L, L = log1p(s - 1) (ops/passes.h):
  *   -logp_c = (m - x_c) + L, a sum of two non-negative terms: no cancellation,
  *   so even a confident, correct prediction (loss ~ 1e-10) keeps full
  *   relative accuracy.
@@ -11,7 +11,11 @@
  *                    wq_c = w_c ((1 - eps) p_c + eps / C).
  * The logits are read once from memory (max pass); the later passes over a
  * row hit cache.  Sums over classes and samples are compensated. */
-#include "reduce_impl.h"
+#ifndef FA_TEMPLATE
+#define FA_TEMPLATE "ops/cross_entropy.c"
+#include "ops/instantiate.h"
+#else
+#include "ops/passes.h"
 
 #define FA_W(w, c) ((w) ? (w)[c] : 1.0)
 
@@ -49,9 +53,9 @@ static inline double FA_FN(index_loss)(double m, double L, double xt, double wt,
     return loss;
 }
 
-void FA_FN(ce_index)(const T *x, const int64_t *label, const double *w, size_t outer, size_t C,
-                     size_t inner, int64_t ignore_index, double eps, T *loss, double *sum,
-                     double *wsum)
+static void FA_FN(ce_index_typed)(const T *x, const int64_t *label, const double *w, size_t outer,
+                                  size_t C, size_t inner, int64_t ignore_index, double eps,
+                                  T *loss, double *sum, double *wsum)
 {
     double tot = 0.0, totc = 0.0, ws = 0.0, wsc = 0.0, unused;
     double W = eps > 0.0 ? FA_FN(weight_total)(w, C) : 0.0;
@@ -91,8 +95,8 @@ void FA_FN(ce_index)(const T *x, const int64_t *label, const double *w, size_t o
     *wsum = fa_acc_value(ws, wsc);
 }
 
-void FA_FN(ce_prob)(const T *x, const T *p, const double *w, size_t outer, size_t C, size_t inner,
-                    double eps, T *loss, double *sum)
+static void FA_FN(ce_prob_typed)(const T *x, const T *p, const double *w, size_t outer, size_t C,
+                                 size_t inner, double eps, T *loss, double *sum)
 {
     double tot = 0.0, totc = 0.0;
     for (size_t o = 0; o < outer; o++) {
@@ -118,4 +122,25 @@ void FA_FN(ce_prob)(const T *x, const T *p, const double *w, size_t outer, size_
     *sum = fa_acc_value(tot, totc);
 }
 
+/* The table's loss kernels (runtime/kernels.h, fa_loss_fn). */
+void FA_FN(ce_index)(const void *x, const void *p, const int64_t *label, const double *w,
+                     size_t outer, size_t C, size_t inner, int64_t ignore_index, double eps,
+                     void *loss, double *sum, double *wsum)
+{
+    (void)p;
+    FA_FN(ce_index_typed)((const T *)x, label, w, outer, C, inner, ignore_index, eps, (T *)loss,
+                          sum, wsum);
+}
+
+void FA_FN(ce_prob)(const void *x, const void *p, const int64_t *label, const double *w,
+                    size_t outer, size_t C, size_t inner, int64_t ignore_index, double eps,
+                    void *loss, double *sum, double *wsum)
+{
+    (void)label;
+    (void)ignore_index;
+    *wsum = 0.0;
+    FA_FN(ce_prob_typed)((const T *)x, (const T *)p, w, outer, C, inner, eps, (T *)loss, sum);
+}
+
 #undef FA_W
+#endif /* FA_TEMPLATE */

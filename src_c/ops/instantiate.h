@@ -1,19 +1,20 @@
-/* Compiles the template named by FA_TEMPLATE (a *_impl.h file) once per dtype
- * and ISA level: the portable "scalar" level with the baseline flags, and on
+/* Compiles the template named by FA_TEMPLATE (an op file of ops/, which
+ * includes this header with FA_TEMPLATE naming itself) once per dtype and
+ * ISA level: the portable "scalar" level with the baseline flags, and on
  * x86-64 with GCC or Clang the same C again for SSE2 (the baseline there),
  * AVX2+FMA and AVX-512, where the compiler vectorises it with wider
- * registers.  A level with hand-written row passes (rows_<isa>.h) sets
+ * registers.  A level with hand-written row passes (simd/rows_<isa>.h) sets
  * FA_HAND (and FA_HAND_EXP for its exponential): the templates then call
  * them instead of the portable passes.  With -ffp-contract=off the portable
  * code computes the same operations at every level. */
-#include "fastact.h"
+#include "runtime/kernels.h"
 
 #define FA_HAND 0
 #define FA_HAND_EXP 0
 #define FA_HAND_COLS 0
 
 #define FA_ISA scalar
-#include "instantiate_level.h"
+#include "ops/level.h"
 #undef FA_ISA
 
 #if FA_HAVE_X86_LEVELS
@@ -28,18 +29,18 @@
 #define FA_STR(x) FA_STR_(x)
 
 /* sse2: the x86-64 baseline, no target attribute needed */
-#include "rows_sse2.h"
+#include "simd/rows_sse2.h"
 #undef FA_HAND
 #undef FA_HAND_EXP
 #define FA_HAND FA_SSE2_HAND
 #define FA_HAND_EXP FA_SSE2_HAND
 #define FA_ISA sse2
-#include "instantiate_level.h"
+#include "ops/level.h"
 #undef FA_ISA
 
 FA_TARGET_BEGIN("avx2,fma")
-#include "rows_avx2.h"
-#include "cols_avx2.h"
+#include "simd/rows_avx2.h"
+#include "simd/cols_avx2.h"
 #undef FA_HAND_COLS
 #define FA_HAND_COLS 1
 #undef FA_HAND
@@ -47,15 +48,15 @@ FA_TARGET_BEGIN("avx2,fma")
 #define FA_HAND 1
 #define FA_HAND_EXP 1
 #define FA_ISA avx2
-#include "instantiate_level.h"
+#include "ops/level.h"
 #undef FA_ISA
 FA_TARGET_END
 
 FA_TARGET_BEGIN("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
-#include "rows_avx512.h"
-#include "cols_avx512.h"
+#include "simd/rows_avx512.h"
+#include "simd/cols_avx512.h"
 #define FA_ISA avx512
-#include "instantiate_level.h"
+#include "ops/level.h"
 #undef FA_ISA
 FA_TARGET_END
 #endif

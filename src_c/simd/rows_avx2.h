@@ -28,7 +28,7 @@
 #include <immintrin.h>
 #include <stddef.h>
 
-#include "fa_math.h"
+#include "simd/fa_math.h"
 
 #define FA_NV32 4 /* vectors per step of the float32 sum pass (32 elements) */
 #define FA_NV64 4 /* float64 (16 elements) */

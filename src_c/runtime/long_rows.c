@@ -17,15 +17,17 @@
  * results are bit-identical for any thread count.  No allocation: the
  * per-chunk numbers live on this stack frame (at most FA_MAX_CHUNKS chunks;
  * beyond that the chunks grow). */
-#include "fastact.h"
-#include "dd_math.h"
+#include "kernels.h"
+#include "simd/dd_math.h"
 #include "threads.h"
 
 #define FA_CHUNK_BYTES ((size_t)1 << 16)
 #define FA_MAX_CHUNKS 1024
 
 typedef struct {
-    int op, f64;
+    const fa_long_row_fns *f;
+    const fa_kernels *k; /* the whole-row fallback */
+    int op;
     const char *x;
     char *y;
     size_t n, chunk, esize;
@@ -46,9 +48,8 @@ static void pass_stats(void *ctx, size_t b, size_t e)
         size_t off, len;
         chunk_span(j, c, &off, &len);
         const void *x = j->x + off * j->esize;
-        void *y = j->op == FA_OP_SOFTMAX ? j->y + off * j->esize : NULL;
-        if (j->f64) fa_f64.chunk_stats((const double *)x, (double *)y, len, &j->m[c], &j->v[c]);
-        else fa_f32.chunk_stats((const float *)x, (float *)y, len, &j->m[c], &j->v[c]);
+        void *y = j->op == FA_REDUCE_softmax ? j->y + off * j->esize : NULL;
+        j->f->stats(x, y, len, &j->m[c], &j->v[c]);
     }
 }
 
@@ -60,16 +61,12 @@ static void pass_out(void *ctx, size_t b, size_t e)
         chunk_span(j, c, &off, &len);
         const void *x = j->x + off * j->esize;
         void *y = j->y + off * j->esize;
-        if (j->op == FA_OP_LOG_SOFTMAX) {
-            if (j->f64) fa_f64.chunk_log_softmax_out((const double *)x, (double *)y, len, j->M, j->L);
-            else fa_f32.chunk_log_softmax_out((const float *)x, (float *)y, len, j->M, j->L);
-        } else if (j->m[c] == -INFINITY) { /* left unwritten by pass 1 */
-            if (j->f64) fa_f64.chunk_exp_scale((const double *)x, (double *)y, len, j->M, j->v[c]);
-            else fa_f32.chunk_exp_scale((const float *)x, (float *)y, len, j->M, j->v[c]);
-        } else {
-            if (j->f64) fa_f64.chunk_scale((double *)y, len, j->v[c]);
-            else fa_f32.chunk_scale((float *)y, len, j->v[c]);
-        }
+        if (j->op == FA_REDUCE_log_softmax)
+            j->f->log_softmax_out(x, y, len, j->M, j->L);
+        else if (j->m[c] == -INFINITY) /* left unwritten by pass 1 */
+            j->f->exp_scale(x, y, len, j->M, j->v[c]);
+        else
+            j->f->scale(y, len, j->v[c]);
     }
 }
 
@@ -99,13 +96,7 @@ static fa_dd combine(const double *m, double *v, double *w, size_t nc, double M)
  * the rows whose max is not finite. */
 static void whole_row(const long_job *j, const char *x, char *y)
 {
-    if (j->op == FA_OP_SOFTMAX) {
-        if (j->f64) fa_f64.softmax((const double *)x, (double *)y, 1, j->n, 1);
-        else fa_f32.softmax((const float *)x, (float *)y, 1, j->n, 1);
-    } else {
-        if (j->f64) fa_f64.log_softmax((const double *)x, (double *)y, 1, j->n, 1);
-        else fa_f32.log_softmax((const float *)x, (float *)y, 1, j->n, 1);
-    }
+    j->k->reduce[j->op](x, y, 1, j->n, 1);
 }
 
 static void long_row(long_job *j, const char *x, char *y)
@@ -118,14 +109,13 @@ static void long_row(long_job *j, const char *x, char *y)
     double M = -INFINITY;
     for (size_t c = 0; c < nc; c++) M = j->m[c] > M ? j->m[c] : M;
     j->M = M;
-    if (j->op == FA_OP_LOGSUMEXP) { /* finished over the whole row (x intact) */
+    if (j->op == FA_REDUCE_logsumexp) { /* finished over the whole row (x intact) */
         double sm1 = isfinite(M) ? fa_dd_value(combine(j->m, j->v, w, nc, M)) : (double)NAN;
-        if (j->f64) fa_f64.logsumexp_row_finish((const double *)x, j->n, M, sm1, (double *)y);
-        else fa_f32.logsumexp_row_finish((const float *)x, j->n, M, sm1, (float *)y);
+        j->f->logsumexp_finish(x, j->n, M, sm1, y);
         return;
     }
     if (!isfinite(M)) {
-        if (j->op == FA_OP_LOG_SOFTMAX || M == -INFINITY) {
+        if (j->op == FA_REDUCE_log_softmax || M == -INFINITY) {
             /* nothing written yet (log_softmax writes only in pass 2; an all
              * -inf/NaN row left every chunk alone): the row kernel's rules */
             whole_row(j, x, y);
@@ -137,7 +127,7 @@ static void long_row(long_job *j, const char *x, char *y)
         return;
     }
     fa_dd sm1 = combine(j->m, j->v, w, nc, M);
-    if (j->op == FA_OP_LOG_SOFTMAX) {
+    if (j->op == FA_REDUCE_log_softmax) {
         j->L = log1p(fa_dd_value(sm1));
     } else {
         fa_dd one = {1.0, 0.0}, s = fa_dd_add(one, sm1);
@@ -150,10 +140,10 @@ static void long_row(long_job *j, const char *x, char *y)
     fa_parallel_for(nc, pass_out, j);
 }
 
-void fa_reduce_long_row(int op, int f64, const void *x, void *y, size_t n)
+void fa_reduce_long_row(const fa_kernels *k, int op, const void *x, void *y, size_t n)
 {
     double m[FA_MAX_CHUNKS], v[FA_MAX_CHUNKS];
-    long_job j = {op, f64, NULL, NULL, n, 0, f64 ? sizeof(double) : sizeof(float), m, v, 0.0, 0.0};
+    long_job j = {k->long_row, k, op, NULL, NULL, n, 0, k->esize, m, v, 0.0, 0.0};
     size_t chunk = FA_CHUNK_BYTES / j.esize, least = (n + FA_MAX_CHUNKS - 1) / FA_MAX_CHUNKS;
     if (chunk < least) chunk = (least + 63) / 64 * 64; /* whole cache lines */
     j.chunk = chunk;

@@ -1,9 +1,13 @@
-/* Template (see dtype.h): softmax over the middle axis of (outer, n, inner).
+/* Op template (instantiated per dtype and level, ops/instantiate.h): softmax over the middle axis of (outer, n, inner).
  * Passes per row: max (reads x), exp (reads x, writes y = exp(x - m) and sums
  * it), scale (reads and writes y, still in cache for rows up to L2 size).
  * Error: exp < 1 ULP, s to ~1 ULP, the product e * (1/s) two more roundings;
  * float32 is computed in double and rounded twice (e, then e/s): <= 1 ULP. */
-#include "reduce_impl.h"
+#ifndef FA_TEMPLATE
+#define FA_TEMPLATE "ops/softmax.c"
+#include "ops/instantiate.h"
+#else
+#include "ops/passes.h"
 
 static void FA_FN(softmax_row)(const T *x, T *y, size_t n)
 {
@@ -32,14 +36,17 @@ static void FA_FN(softmax_cols)(const T *x, T *y, size_t n, size_t inner, size_t
     }
 }
 
-void FA_FN(softmax)(const T *x, T *y, size_t outer, size_t n, size_t inner)
+static void FA_FN(softmax_rows)(const T *x, T *y, size_t outer, size_t n, size_t inner)
 {
     FA_FN(map_groups)(x, y, outer, n, inner, FA_FN(softmax_row), FA_FN(softmax_cols));
 }
 
 /* Columns c0 .. c1 - 1 of a (1, n, inner) array: the unit the thread pool
- * splits column reductions by (parallel.c). */
-void FA_FN(softmax_cols_range)(const T *x, T *y, size_t n, size_t inner, size_t c0, size_t c1)
+ * splits column reductions by (runtime/parallel.c). */
+static void FA_FN(softmax_cols_range)(const T *x, T *y, size_t n, size_t inner, size_t c0, size_t c1)
 {
     if (n) FA_FN(cols_range)(x, y, n, inner, c0, c1, FA_FN(softmax_cols));
 }
+
+FA_EXPORT_REDUCE(softmax)
+#endif /* FA_TEMPLATE */

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "rows_avx2.h"
+#include "simd/rows_avx2.h"
 
 /* ---------------------------------------------------------------- float32 */
 

@@ -1,0 +1,100 @@
+/* fastact: public C interface of the kernels.
+ *
+ * Every kernel works on a C-contiguous array viewed as (outer, n, inner): the
+ * reduced axis has length n and stride `inner` elements; inner == 1 is the
+ * last-axis case.  Lengths are element counts.  Kernels never allocate.
+ *
+ * Aliasing: `y` may be exactly `x` (in-place) but must not otherwise overlap
+ * it; this is why x and y are not declared `restrict`.  The Python layer
+ * routes partial overlaps through a temporary.
+ *
+ * The ops are listed once, in ops.def; their codes below are generated from
+ * it.  Calls go through one kernel table per dtype, filled by fa_init() with
+ * the best ISA level the CPU runs (runtime/dispatch.c).
+ */
+#ifndef FASTACT_H
+#define FASTACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ops.def"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ISA levels, in increasing order: portable C, then on x86-64 with GCC or
+ * Clang SSE2 (the x86-64 baseline), AVX2+FMA and AVX-512 (F/DQ/BW/VL).
+ * Elsewhere (aarch64, MSVC) only the portable "scalar" level exists. */
+enum { FA_LEVEL_SCALAR = 0, FA_LEVEL_SSE2 = 1, FA_LEVEL_AVX2 = 2, FA_LEVEL_AVX512 = 3,
+       FA_NUM_LEVELS = 4 };
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#define FA_HAVE_X86_LEVELS 1
+#else
+#define FA_HAVE_X86_LEVELS 0
+#endif
+
+/* Element types: the index of a kernel table. */
+enum { FA_F32 = 0, FA_F64 = 1, FA_NUM_DTYPES = 2 };
+
+/* Op codes, one enum per family, in the registry's order. */
+#define FA_ENUM_REDUCE_(name, out, a, b) FA_REDUCE_##name,
+#define FA_ENUM_(name, a, b) FA_##a##_##name,
+enum { FA_REDUCE_OPS(FA_ENUM_REDUCE_, _, _) FA_NUM_REDUCE };
+enum { FA_MAP_OPS(FA_ENUM_, MAP, _) FA_NUM_MAP };
+enum { FA_LOSS_OPS(FA_ENUM_, LOSS, _) FA_NUM_LOSS };
+#undef FA_ENUM_REDUCE_
+#undef FA_ENUM_
+
+/* Family of an op, for fa_op_name. */
+enum { FA_FAMILY_REDUCE = 0, FA_FAMILY_MAP = 1, FA_FAMILY_LOSS = 2 };
+/* Name of op `op` of `family` as in ops.def, or NULL when out of range. */
+const char *fa_op_name(int family, int op);
+/* 1 when reduction `op` keeps x's shape, 0 when y has outer * inner elements. */
+int fa_reduce_keeps_shape(int op);
+
+/* Highest level this CPU and OS support (cpuid + xgetbv; runtime/cpu.c). */
+int fa_cpu_level(void);
+/* Fill the tables with the highest supported level, or a lower one when
+ * `request` names one ("scalar", "sse2", "avx2", "avx512"; NULL or "" for
+ * the best).  Returns the level used, or -1 for an unknown name. */
+int fa_init(const char *request);
+/* Switch the tables to `level` (for tests: kernels at every level in one
+ * process).  Not safe while another thread is inside a kernel.  Returns the
+ * level now in use, or -1 (nothing changed) when `level` is not compiled or
+ * not supported by this CPU. */
+int fa_set_level(int level);
+/* Level in use; name of a level (NULL when out of range); space-separated
+ * names of the levels compiled into this build, lowest first. */
+int fa_get_level(void);
+const char *fa_level_name(int level);
+const char *fa_compiled_levels(void);
+
+/* Entry points: run a kernel of the tables on arrays of `dtype`, split
+ * across threads when large (runtime/parallel.c); same contracts as the
+ * kernels.  A single long contiguous row (outer == inner == 1, at least
+ * FA_LONG_ROW_BYTES) goes to the chunked long-row algorithm
+ * (runtime/long_rows.c); the choice depends on the shape only, so results
+ * are the same for any thread count. */
+#define FA_LONG_ROW_BYTES ((size_t)1 << 19)
+void fa_reduce(int op, int dtype, const void *x, void *y, size_t outer, size_t n, size_t inner);
+void fa_map(int op, int dtype, const void *x, void *y, size_t len);
+/* Losses: ce_index reads int64 labels (which must have passed
+ * fa_first_bad_label; p unused), ce_prob class probabilities p of x's shape
+ * (label and ignore_index unused).  weight may be NULL (all ones), loss
+ * (outer * inner elements) may be NULL.  *sum = sum of the losses;
+ * *wsum = sum of weight[label] over the labels that are not ignored
+ * (ce_index; 0 for ce_prob). */
+void fa_loss(int op, int dtype, const void *x, const void *p, const int64_t *label,
+             const double *weight, size_t outer, size_t C, size_t inner, int64_t ignore_index,
+             double eps, void *loss, double *sum, double *wsum);
+
+/* Index of the first label outside [0, C) that is not ignore_index, or -1. */
+ptrdiff_t fa_first_bad_label(const int64_t *label, size_t len, int64_t C,
+                             int64_t ignore_index);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FASTACT_H */

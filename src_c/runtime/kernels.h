@@ -1,0 +1,94 @@
+/* Internal: the kernel tables.  One fa_kernels per (level, dtype), generated
+ * from the registry (ops.def); the runtime (parallel.c, long_rows.c) calls
+ * through fa_active[dtype], which fa_init() / fa_set_level() point at a
+ * level's tables.  Kernels take untyped pointers: the table's dtype says
+ * what they point to, so no caller branches on the dtype. */
+#ifndef FA_KERNELS_H
+#define FA_KERNELS_H
+
+#include "fastact.h"
+
+typedef void (*fa_reduce_fn)(const void *x, void *y, size_t outer, size_t n, size_t inner);
+/* columns c0 .. c1 - 1 of a (1, n, inner) array; y advanced like x (SAME) or
+ * holding one value per column (REDUCED) */
+typedef void (*fa_cols_fn)(const void *x, void *y, size_t n, size_t inner, size_t c0, size_t c1);
+typedef void (*fa_map_fn)(const void *x, void *y, size_t len);
+typedef void (*fa_loss_fn)(const void *x, const void *p, const int64_t *label,
+                           const double *weight, size_t outer, size_t C, size_t inner,
+                           int64_t ignore_index, double eps, void *loss, double *sum,
+                           double *wsum);
+
+/* The passes over one chunk of a long row (ops/long_row.c). */
+typedef struct {
+    void (*stats)(const void *x, void *y, size_t n, double *m, double *sm1);
+    void (*scale)(void *y, size_t n, double f);
+    void (*exp_scale)(const void *x, void *y, size_t n, double m, double f);
+    void (*log_softmax_out)(const void *x, void *y, size_t n, double m, double L);
+    void (*logsumexp_finish)(const void *x, size_t n, double m, double sm1, void *y);
+} fa_long_row_fns;
+
+typedef struct {
+    size_t esize; /* bytes per element */
+    fa_reduce_fn reduce[FA_NUM_REDUCE];
+    fa_cols_fn cols[FA_NUM_REDUCE];
+    fa_map_fn map[FA_NUM_MAP];
+    fa_loss_fn loss[FA_NUM_LOSS];
+    const fa_long_row_fns *long_row;
+} fa_kernels;
+
+/* Test-only kernels (ops/exp_test.c): the level's exponential and each of its
+ * row and column passes on its own (contracts in ops/passes.h). */
+typedef struct {
+    void (*exp_nonpos)(const void *d, void *y, size_t n);
+    double (*row_max)(const void *x, size_t n);
+    double (*row_sumexp_m1)(const void *x, size_t n, double m, void *y);
+    void (*row_scale)(void *y, size_t n, double inv);
+    void (*row_log_softmax_out)(const void *x, void *y, size_t n, double m, double L);
+    void (*cols_max_pack)(const void *x, size_t n, size_t inner, size_t w, void *m, void *buf);
+    void (*cols_sumexp_m1)(const void *x, size_t n, size_t inner, size_t w, const void *m,
+                           void *y, double *sm1);
+    void (*cols_scale_to)(const void *src, size_t ss, void *dst, size_t ds, size_t n, size_t w,
+                          const double *inv);
+    void (*cols_log_softmax_out)(const void *src, size_t ss, void *dst, size_t ds, size_t n,
+                                 size_t w, const void *m, const double *L);
+} fa_test_kernels;
+
+/* The tables in use, per dtype (valid after fa_init). */
+extern const fa_kernels *fa_active[FA_NUM_DTYPES];
+extern const fa_test_kernels *fa_active_test[FA_NUM_DTYPES];
+
+/* The levels compiled in: X(level, a) for each, lowest first.  A new level
+ * adds its line here and its simd/ header (ops/instantiate.h). */
+#if FA_HAVE_X86_LEVELS
+#define FA_COMPILED_LEVELS(X, a) X(scalar, a) X(sse2, a) X(avx2, a) X(avx512, a)
+#else
+#define FA_COMPILED_LEVELS(X, a) X(scalar, a)
+#endif
+#define FA_DTYPES(X, a) X(f32, a) X(f64, a)
+
+/* A single long contiguous row, chunked and threaded within the row
+ * (runtime/long_rows.c; fa_reduce sends it there). */
+void fa_reduce_long_row(const fa_kernels *k, int op, const void *x, void *y, size_t n);
+
+/* Kernel symbols: fa_<name>_<dtype>_<level>. */
+#define FA_K(name, dt, lvl) fa_##name##_##dt##_##lvl
+
+#define FA_DECL_REDUCE_(name, out, dt, lvl)                                                  \
+    void FA_K(name, dt, lvl)(const void *, void *, size_t, size_t, size_t);               \
+    void FA_K(name##_columns, dt, lvl)(const void *, void *, size_t, size_t, size_t, size_t);
+#define FA_DECL_MAP_(name, dt, lvl) void FA_K(name, dt, lvl)(const void *, void *, size_t);
+#define FA_DECL_LOSS_(name, dt, lvl)                                                          \
+    void FA_K(name, dt, lvl)(const void *, const void *, const int64_t *, const double *,    \
+                             size_t, size_t, size_t, int64_t, double, void *, double *,      \
+                             double *);
+#define FA_DECL_DTYPE_(dt, lvl)                                                             \
+    FA_REDUCE_OPS(FA_DECL_REDUCE_, dt, lvl)                                                 \
+    FA_MAP_OPS(FA_DECL_MAP_, dt, lvl)                                                       \
+    FA_LOSS_OPS(FA_DECL_LOSS_, dt, lvl)                                                     \
+    extern const fa_long_row_fns FA_K(long_row, dt, lvl);                                  \
+    extern const fa_test_kernels FA_K(test_kernels, dt, lvl);
+#define FA_DECL_LEVEL_(lvl, a) FA_DTYPES(FA_DECL_DTYPE_, lvl)
+FA_COMPILED_LEVELS(FA_DECL_LEVEL_, _)
+#undef FA_DECL_LEVEL_
+
+#endif /* FA_KERNELS_H */

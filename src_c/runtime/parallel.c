@@ -1,0 +1,155 @@
+/* Entry points used by the binding: run a kernel from the tables, split
+ * across the thread pool (threads.h) when the array is large enough to pay
+ * for waking the workers.  Work is split by rows of the (outer, n, inner)
+ * view (or by blocks of a flat array), so every element is computed by the
+ * same code whatever the thread count: results are bit-identical.  The
+ * loss sums are formed per fixed block of rows (sizes from the shape only)
+ * and the blocks added in order, for the same reason.  The kernels come from
+ * the table of the arrays' dtype (runtime/kernels.h). */
+#include "kernels.h"
+#include "simd/fa_math.h"
+#include "threads.h"
+
+/* Below these element counts one thread does it all. */
+#define FA_PAR_MIN_REDUCE ((size_t)1 << 14)
+#define FA_PAR_MIN_MAP ((size_t)1 << 18)
+#define FA_MAP_BLOCK ((size_t)1 << 14) /* elements per map block (64-byte multiple) */
+#define FA_CE_BLOCK_ELEMS ((size_t)1 << 15)
+#define FA_CE_MAX_BLOCKS 1024
+
+/* One job of the pool: a kernel table and the arrays (as bytes). */
+typedef struct {
+    const fa_kernels *k;
+    int op, keeps_shape;
+    const char *x;
+    char *y;
+    size_t n, inner;
+} reduce_job;
+
+static void reduce_rows(void *ctx, size_t b, size_t e)
+{
+    const reduce_job *j = (const reduce_job *)ctx;
+    size_t xoff = b * j->n * j->inner;
+    size_t yoff = j->keeps_shape ? xoff : b * j->inner;
+    j->k->reduce[j->op](j->x + xoff * j->k->esize, j->y + yoff * j->k->esize, e - b, j->n,
+                        j->inner);
+}
+
+/* Reductions over a non-last axis are split by (outer index, chunk of
+ * FA_CHUNK columns), so that a single outer index (axis 0 of a matrix) is
+ * spread over the threads too when it has several chunks.  Each column is
+ * computed the same way whatever the split (its sums run over its own rows,
+ * in order).  Narrower blocks would spread axis 0 of (32000, 256) too, but
+ * measured 5x slower on one thread: long columns need whole chunks. */
+static void reduce_col_chunks(void *ctx, size_t b, size_t e)
+{
+    const reduce_job *j = (const reduce_job *)ctx;
+    size_t nch = (j->inner + FA_CHUNK - 1) / FA_CHUNK;
+    for (size_t u = b; u < e; u++) {
+        size_t o = u / nch, c0 = (u % nch) * FA_CHUNK;
+        size_t c1 = c0 + FA_CHUNK < j->inner ? c0 + FA_CHUNK : j->inner;
+        size_t xoff = o * j->n * j->inner;
+        size_t yoff = j->keeps_shape ? xoff : o * j->inner;
+        j->k->cols[j->op](j->x + xoff * j->k->esize, j->y + yoff * j->k->esize, j->n, j->inner,
+                          c0, c1);
+    }
+}
+
+void fa_reduce(int op, int dtype, const void *x, void *y, size_t outer, size_t n, size_t inner)
+{
+    const fa_kernels *k = fa_active[dtype];
+    if (outer == 1 && inner == 1 && n * k->esize >= FA_LONG_ROW_BYTES) {
+        fa_reduce_long_row(k, op, x, y, n);
+        return;
+    }
+    reduce_job j = {k, op, fa_reduce_keeps_shape(op), (const char *)x, (char *)y, n, inner};
+    if (inner > 1 && outer * n * inner >= FA_PAR_MIN_REDUCE) {
+        size_t units = outer * ((inner + FA_CHUNK - 1) / FA_CHUNK);
+        if (units > 1) {
+            fa_parallel_for(units, reduce_col_chunks, &j);
+            return;
+        }
+    }
+    if (outer < 2 || outer * n * inner < FA_PAR_MIN_REDUCE)
+        reduce_rows(&j, 0, outer);
+    else
+        fa_parallel_for(outer, reduce_rows, &j);
+}
+
+typedef struct {
+    fa_map_fn fn;
+    size_t esize;
+    const char *x;
+    char *y;
+    size_t len;
+} map_job;
+
+static void map_blocks(void *ctx, size_t b, size_t e)
+{
+    const map_job *j = (const map_job *)ctx;
+    size_t lo = b * FA_MAP_BLOCK, hi = e * FA_MAP_BLOCK;
+    if (hi > j->len) hi = j->len;
+    j->fn(j->x + lo * j->esize, j->y + lo * j->esize, hi - lo);
+}
+
+void fa_map(int op, int dtype, const void *x, void *y, size_t len)
+{
+    const fa_kernels *k = fa_active[dtype];
+    map_job j = {k->map[op], k->esize, (const char *)x, (char *)y, len};
+    size_t blocks = (len + FA_MAP_BLOCK - 1) / FA_MAP_BLOCK;
+    if (len < FA_PAR_MIN_MAP) map_blocks(&j, 0, blocks);
+    else fa_parallel_for(blocks, map_blocks, &j);
+}
+
+typedef struct {
+    fa_loss_fn fn;
+    size_t esize;
+    const char *x, *p;
+    const int64_t *label;
+    const double *weight;
+    size_t outer, C, inner, rows_per_block;
+    int64_t ignore_index;
+    double eps;
+    char *loss;
+    double *block_sum, *block_wsum;
+} loss_job;
+
+static void loss_blocks(void *ctx, size_t b, size_t e)
+{
+    const loss_job *j = (const loss_job *)ctx;
+    for (size_t blk = b; blk < e; blk++) {
+        size_t r0 = blk * j->rows_per_block, r1 = r0 + j->rows_per_block;
+        if (r1 > j->outer) r1 = j->outer;
+        size_t xo = r0 * j->C * j->inner, so = r0 * j->inner;
+        j->fn(j->x + xo * j->esize, j->p ? j->p + xo * j->esize : NULL,
+              j->label ? j->label + so : NULL, j->weight, r1 - r0, j->C, j->inner,
+              j->ignore_index, j->eps, j->loss ? j->loss + so * j->esize : NULL,
+              &j->block_sum[blk], &j->block_wsum[blk]);
+    }
+}
+
+void fa_loss(int op, int dtype, const void *x, const void *p, const int64_t *label,
+             const double *weight, size_t outer, size_t C, size_t inner, int64_t ignore_index,
+             double eps, void *loss, double *sum, double *wsum)
+{
+    const fa_kernels *k = fa_active[dtype];
+    double bs[FA_CE_MAX_BLOCKS], bw[FA_CE_MAX_BLOCKS];
+    size_t row = C * inner;
+    if (row == 0) row = 1;
+    size_t rpb = FA_CE_BLOCK_ELEMS / row;
+    if (rpb < 1) rpb = 1;
+    if ((outer + rpb - 1) / rpb > FA_CE_MAX_BLOCKS) rpb = (outer + FA_CE_MAX_BLOCKS - 1) / FA_CE_MAX_BLOCKS;
+    size_t blocks = outer ? (outer + rpb - 1) / rpb : 0;
+    loss_job j = {k->loss[op], k->esize, (const char *)x, (const char *)p, label, weight,
+                  outer, C, inner, rpb, ignore_index, eps, (char *)loss, bs, bw};
+    for (size_t i = 0; i < blocks; i++) bs[i] = bw[i] = 0.0;
+    if (outer * row < FA_PAR_MIN_REDUCE) loss_blocks(&j, 0, blocks);
+    else fa_parallel_for(blocks, loss_blocks, &j);
+    double s = 0.0, sc = 0.0, w = 0.0, wc = 0.0;
+    for (size_t i = 0; i < blocks; i++) {
+        fa_acc(&s, &sc, bs[i]);
+        fa_acc(&w, &wc, bw[i]);
+    }
+    *sum = fa_acc_value(s, sc);
+    *wsum = fa_acc_value(w, wc);
+}
