@@ -53,9 +53,20 @@ cdef extern from "fastact.h" nogil:
                  int64_t ignore_index, double eps, void *loss, double *sum, double *wsum)
 
 cdef extern from "runtime/kernels.h" nogil:
-    # the test-only table: only the exponential is called from here (tests' sweep)
+    # the test-only table: the exponential and each pass on its own
     ctypedef struct fa_test_kernels:
         void (*exp_nonpos)(const void *, void *, size_t) noexcept nogil
+        double (*row_max)(const void *, size_t) noexcept nogil
+        double (*row_sumexp_m1)(const void *, size_t, double, void *) noexcept nogil
+        void (*row_scale)(void *, size_t, double) noexcept nogil
+        void (*row_log_softmax_out)(const void *, void *, size_t, double, double) noexcept nogil
+        void (*cols_max_pack)(const void *, size_t, size_t, size_t, void *, void *) noexcept nogil
+        void (*cols_sumexp_m1)(const void *, size_t, size_t, size_t, const void *, void *,
+                               double *) noexcept nogil
+        void (*cols_scale_to)(const void *, size_t, void *, size_t, size_t, size_t,
+                              const double *) noexcept nogil
+        void (*cols_log_softmax_out)(const void *, size_t, void *, size_t, size_t, size_t,
+                                     const void *, const double *) noexcept nogil
     const fa_test_kernels *fa_active_test[2]
 
 cdef extern from "runtime/threads.h" nogil:
@@ -457,3 +468,132 @@ def exp_nonpos_raw(cnp.ndarray d, cnp.ndarray y):
     cdef int dt = _dtype(d)
     with nogil:
         fa_active_test[dt].exp_nonpos(dp, yp, n)
+
+
+# ---------------------------------------------------------------- test-only
+# Switch the kernel level within the process, and run each pass of the
+# level in use on its own (ops/test_kernels.c; tests/test_passes.py).  Not
+# part of the API: not safe while another thread runs a kernel.
+
+#: FASTACT_ISA's choice at import: tests restore it with _set_kernel_level.
+def _set_kernel_level(str name):
+    """Use the kernels of level `name` from now on; returns the previous
+    level's name.  ValueError when that level is not compiled or this CPU
+    cannot run it."""
+    cdef int want = -1, i
+    for i in range(len(_LEVEL_NAMES)):
+        if _LEVEL_NAMES[i] == name:
+            want = i
+    prev = fa_level_name(fa_get_level()).decode()
+    if want < 0 or fa_set_level(want) < 0:
+        raise ValueError(f"kernel level {name!r} is not available here "
+                         f"(compiled: {KERNELS_COMPILED}, CPU: {CPU_LEVEL})")
+    return prev
+
+
+_LEVEL_NAMES = tuple(fa_level_name(i).decode() for i in range(4))
+
+
+def _kernel_level():
+    """Name of the level in use now."""
+    return fa_level_name(fa_get_level()).decode()
+
+
+cdef const fa_test_kernels *_tk(cnp.ndarray a) except NULL:
+    if not _is_float(cnp.PyArray_TYPE(a)) or not _usable(a, cnp.PyArray_TYPE(a)):
+        raise TypeError("internal: a C-contiguous aligned float32/float64 array is needed")
+    return fa_active_test[_dtype(a)]
+
+
+cdef void *_opt(object a, int typenum, Py_ssize_t size) except? NULL:
+    """Data pointer of an optional array of `size` elements (None: NULL)."""
+    if a is None:
+        return NULL
+    cdef cnp.ndarray arr = <cnp.ndarray?>a
+    if not _usable(arr, typenum) or not cnp.PyArray_ISWRITEABLE(arr) \
+            or cnp.PyArray_SIZE(arr) != size:
+        raise ValueError(f"internal: a writeable C-contiguous array of {size} elements is needed")
+    return cnp.PyArray_DATA(arr)
+
+
+def _pass_row_max(cnp.ndarray x):
+    cdef const fa_test_kernels *k = _tk(x)
+    return k.row_max(cnp.PyArray_DATA(x), <size_t>cnp.PyArray_SIZE(x))
+
+
+def _pass_row_sumexp_m1(cnp.ndarray x, double m, y):
+    cdef const fa_test_kernels *k = _tk(x)
+    cdef void *yp = _opt(y, cnp.PyArray_TYPE(x), cnp.PyArray_SIZE(x))
+    return k.row_sumexp_m1(cnp.PyArray_DATA(x), <size_t>cnp.PyArray_SIZE(x), m, yp)
+
+
+def _pass_row_scale(cnp.ndarray y, double inv):
+    cdef const fa_test_kernels *k = _tk(y)
+    _opt(y, cnp.PyArray_TYPE(y), cnp.PyArray_SIZE(y))
+    k.row_scale(cnp.PyArray_DATA(y), <size_t>cnp.PyArray_SIZE(y), inv)
+
+
+def _pass_row_log_softmax_out(cnp.ndarray x, y, double m, double L):
+    cdef const fa_test_kernels *k = _tk(x)
+    cdef void *yp = _opt(y, cnp.PyArray_TYPE(x), cnp.PyArray_SIZE(x))
+    k.row_log_softmax_out(cnp.PyArray_DATA(x), yp, <size_t>cnp.PyArray_SIZE(x), m, L)
+
+
+cdef int _cols_args(cnp.ndarray x, size_t w, size_t *n, size_t *inner) except -1:
+    if cnp.PyArray_NDIM(x) != 2:
+        raise ValueError("internal: x must be 2-D (n, inner)")
+    n[0] = <size_t>cnp.PyArray_DIMS(x)[0]
+    inner[0] = <size_t>cnp.PyArray_DIMS(x)[1]
+    if w < 1 or w > 256 or w > inner[0]:
+        raise ValueError("internal: need 1 <= w <= min(inner, 256)")
+    return 0
+
+
+def _pass_cols_max_pack(cnp.ndarray x, size_t w, m, buf):
+    """m[k] = max of column k < w of x (n, inner); buf (optional, n * w) the packed chunk."""
+    cdef const fa_test_kernels *k = _tk(x)
+    cdef size_t n, inner
+    _cols_args(x, w, &n, &inner)
+    cdef int t = cnp.PyArray_TYPE(x)
+    cdef void *mp = _opt(m, t, w)
+    if mp == NULL:
+        raise ValueError("internal: m is needed")
+    k.cols_max_pack(cnp.PyArray_DATA(x), n, inner, w, mp, _opt(buf, t, n * w))
+
+
+def _pass_cols_sumexp_m1(cnp.ndarray x, size_t w, m, y, sm1):
+    cdef const fa_test_kernels *k = _tk(x)
+    cdef size_t n, inner
+    _cols_args(x, w, &n, &inner)
+    cdef int t = cnp.PyArray_TYPE(x)
+    cdef void *mp = _opt(m, t, w)
+    cdef void *sp = _opt(sm1, cnp.NPY_FLOAT64, w)
+    if mp == NULL or sp == NULL:
+        raise ValueError("internal: m and sm1 are needed")
+    k.cols_sumexp_m1(cnp.PyArray_DATA(x), n, inner, w, mp, _opt(y, t, n * inner), <double *>sp)
+
+
+def _pass_cols_scale_to(cnp.ndarray src, dst, size_t w, inv):
+    """dst[i, k] = src[i, k] * inv[k] for k < w (src, dst: (n, inner) arrays)."""
+    cdef const fa_test_kernels *k = _tk(src)
+    cdef size_t n, inner
+    _cols_args(src, w, &n, &inner)
+    cdef void *dp = _opt(dst, cnp.PyArray_TYPE(src), n * inner)
+    cdef void *ip = _opt(inv, cnp.NPY_FLOAT64, w)
+    if dp == NULL or ip == NULL:
+        raise ValueError("internal: dst and inv are needed")
+    k.cols_scale_to(cnp.PyArray_DATA(src), inner, dp, inner, n, w, <const double *>ip)
+
+
+def _pass_cols_log_softmax_out(cnp.ndarray src, dst, size_t w, m, L):
+    cdef const fa_test_kernels *k = _tk(src)
+    cdef size_t n, inner
+    _cols_args(src, w, &n, &inner)
+    cdef int t = cnp.PyArray_TYPE(src)
+    cdef void *dp = _opt(dst, t, n * inner)
+    cdef void *mp = _opt(m, t, w)
+    cdef void *lp = _opt(L, cnp.NPY_FLOAT64, w)
+    if dp == NULL or mp == NULL or lp == NULL:
+        raise ValueError("internal: dst, m and L are needed")
+    k.cols_log_softmax_out(cnp.PyArray_DATA(src), inner, dp, inner, n, w, mp,
+                           <const double *>lp)
