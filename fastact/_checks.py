@@ -152,6 +152,40 @@ def plan(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[Optional[tuple[
     )
 
 
+# ------------------------------------------- planning for the native path
+# (fastact._native's general paths; the NumPy twin needs none of it)
+
+#: Element-wise ops whose integer and bool inputs keep their dtype (computed
+#: by the twin, exactly); the others compute integers in float64.
+KEEPS_INTEGER_DTYPE = frozenset({"relu"})
+
+
+def direct_out(out: Optional[np.ndarray], xw: np.ndarray, work: np.dtype, alias_ok: bool) -> bool:
+    """The kernels can write ``out`` directly: the computing dtype in native
+    order, C-contiguous and aligned, and no overlap with the kernel's input
+    ``xw`` (being exactly ``xw`` is fine when ``alias_ok``)."""
+    if out is None or out.dtype != work or not (out.flags.c_contiguous and out.flags.aligned):
+        return False
+    if alias_ok:
+        return not overlaps_partially(xw, out)
+    return not np.may_share_memory(out, xw)
+
+
+def deliver(dst: np.ndarray, out: Optional[np.ndarray], result: np.dtype):
+    """The kernel's output ``dst`` as the result: copied into ``out`` when that
+    is another array, cast to ``result`` when computed in another dtype; a
+    0-d result without ``out`` as a NumPy scalar (as ufuncs)."""
+    if out is not None:
+        if dst is not out:
+            np.copyto(out, dst, casting="unsafe")
+        return out
+    if dst.dtype != result:
+        dst = dst.astype(result, order="C")
+    elif not dst.flags.c_contiguous:
+        dst = np.asarray(dst, order="C")
+    return dst[()] if dst.ndim == 0 else dst
+
+
 def _prod(values) -> int:
     p = 1
     for v in values:

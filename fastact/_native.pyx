@@ -1,18 +1,13 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Private binding of the C kernels in ``src_c/``.
 
-Two kinds of entry points:
-
-* ``*_fast``: the common case, decided entirely in C with the NumPy C API
-  (exact ``ndarray`` of float32/float64, C-contiguous, aligned, native byte
-  order, ``axis`` an int or None, ``out`` None or a matching C-contiguous
-  writeable array).  They return ``None`` for anything else, and the caller
-  (``fastact._api``) takes the general path, which validates and raises.
-* ``*_raw``: run a kernel on arrays the general path has already prepared.
-  They re-check what memory safety depends on (dtype, contiguity, sizes,
-  label range) and raise rather than read or write out of bounds.
-
-Every kernel runs with the GIL released.
+One entry per op family, ``reduce``, ``map`` and ``cross_entropy``, the
+whole native path of its ops: the common case decided in C with the NumPy C
+API, everything else planned once through ``fastact._checks`` (the rules the
+NumPy twin shares), then the kernel (see "the entries" below).  Op codes
+come from the registry (``REDUCE_OPS``, ``MAP_OPS``).  Every kernel runs
+with the GIL released.  The ``_pass_*`` and ``_set_kernel_level`` functions
+at the end are for the tests only.
 """
 
 cimport numpy as cnp
@@ -20,7 +15,7 @@ import numpy as np
 from libc.stddef cimport ptrdiff_t
 from libc.stdint cimport int64_t
 
-from fastact._checks import bad_label_error
+from fastact import _checks as ck
 
 cnp.import_array()
 
@@ -32,16 +27,15 @@ cdef extern from "fastact.h" nogil:
     const char *fa_level_name(int level)
     const char *fa_compiled_levels()
     const char *fa_op_name(int family, int op)
+    int fa_reduce_keeps_shape(int op)
     enum:
         FA_F32
         FA_F64
         FA_FAMILY_REDUCE
         FA_FAMILY_MAP
         FA_FAMILY_LOSS
-        FA_REDUCE_softmax
-        FA_REDUCE_log_softmax
-        FA_REDUCE_logsumexp
-        FA_MAP_relu
+        FA_NUM_REDUCE
+        FA_NUM_MAP
         FA_LOSS_ce_index
         FA_LOSS_ce_prob
     ptrdiff_t fa_first_bad_label(const int64_t *, size_t, int64_t, int64_t)
@@ -101,10 +95,11 @@ KERNEL_IN_USE = _init_tables()
 cdef enum:
     MAXDIMS = 64
 
-# Operation codes of the reductions, for reduce_fast / reduce_raw.
-SOFTMAX = FA_REDUCE_softmax
-LOG_SOFTMAX = FA_REDUCE_log_softmax
-LOGSUMEXP = FA_REDUCE_logsumexp
+#: Op codes by name, from the registry (src_c/ops.def), per family entry.
+REDUCE_NAMES = tuple(fa_op_name(FA_FAMILY_REDUCE, i).decode() for i in range(FA_NUM_REDUCE))
+MAP_NAMES = tuple(fa_op_name(FA_FAMILY_MAP, i).decode() for i in range(FA_NUM_MAP))
+REDUCE_OPS = {name: i for i, name in enumerate(REDUCE_NAMES)}
+MAP_OPS = {name: i for i, name in enumerate(MAP_NAMES)}
 
 
 cdef inline bint _usable(cnp.ndarray a, int typenum):
@@ -205,13 +200,23 @@ cdef void _reduce(int op, cnp.ndarray x, cnp.ndarray y, size_t outer, size_t n, 
         fa_reduce(op, dt, xp, yp, outer, n, inner)
 
 
-cdef void _relu(cnp.ndarray x, cnp.ndarray y):
+cdef void _map(int op, cnp.ndarray x, cnp.ndarray y):
     cdef const void *xp = cnp.PyArray_DATA(x)
     cdef void *yp = cnp.PyArray_DATA(y)
     cdef size_t length = <size_t>cnp.PyArray_SIZE(x)
     cdef int dt = _dtype(x)
     with nogil:
-        fa_map(FA_MAP_relu, dt, xp, yp, length)
+        fa_map(op, dt, xp, yp, length)
+
+
+cdef void _loss(int op, cnp.ndarray x, const void *p, const int64_t *label,
+                const double *weight, size_t outer, size_t C, size_t inner,
+                int64_t ignore_index, double eps, void *loss, double *sum, double *wsum):
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef int dt = _dtype(x)
+    with nogil:
+        fa_loss(op, dt, xp, p, label, weight, outer, C, inner, ignore_index, eps, loss, sum,
+                wsum)
 
 
 #: The most threads the kernels use (set_num_threads clamps to it).
@@ -232,100 +237,132 @@ def get_num_threads():
 THREADS_AVAILABLE = bool(fa_threads_available())
 
 
-def reduce_fast(int op, x, axis, out):
-    """softmax (op 0) / log_softmax (op 1) of the common case, else None."""
-    if type(x) is not cnp.ndarray:
-        return None
-    cdef cnp.ndarray xa = <cnp.ndarray>x
-    cdef int typenum = cnp.PyArray_TYPE(xa)
-    cdef size_t outer, n, inner
-    cdef int ax
-    # 0-d input: the general path (its result is a NumPy scalar)
-    if not _is_float(typenum) or not _usable(xa, typenum) or cnp.PyArray_NDIM(xa) == 0:
-        return None
-    if not _axis_split(xa, axis, &outer, &n, &inner, &ax):
-        return None
-    ya = _fast_out(xa, out, typenum, cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), True)
-    if ya is not None:
-        _reduce(op, xa, <cnp.ndarray>ya, outer, n, inner)
-    return ya
+# ------------------------------------------------------------- the entries
+# One entry per op family: reduce (softmax, log_softmax, logsumexp), map
+# (relu) and loss (cross_entropy).  Each decides the common case in C (an
+# exact float32/float64 ndarray, C-contiguous, aligned, native byte order,
+# axis an int or None, out None or writable by the kernel directly) and
+# runs the kernel; anything else goes to the family's general path, which
+# validates through fastact._checks (shared with the NumPy twin, so that
+# both raise alike, before anything is written), converts and plans once
+# (fastact._checks.plan, direct_out), runs the same kernel and delivers the
+# result.  Only longdouble input goes to the twin.
+
+cdef object _F32 = np.dtype(np.float32)
+cdef object _F64 = np.dtype(np.float64)
 
 
-def logsumexp_fast(x, axis, bint keepdims, out):
-    """logsumexp of the common case, else None.  A 0-d result without out is
-    returned as a NumPy scalar."""
-    if type(x) is not cnp.ndarray:
-        return None
-    cdef cnp.ndarray xa = <cnp.ndarray>x
-    cdef int typenum = cnp.PyArray_TYPE(xa)
-    cdef size_t outer, n, inner
-    cdef int ax, i, rnd = 0
-    cdef cnp.npy_intp rdims[MAXDIMS]
-    if not _is_float(typenum) or not _usable(xa, typenum):
-        return None
-    if not _axis_split(xa, axis, &outer, &n, &inner, &ax):
-        return None
-    cdef int nd = cnp.PyArray_NDIM(xa)
-    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(xa)
-    for i in range(nd):
-        if ax == -1 or i == ax:
-            if keepdims:
-                rdims[rnd] = 1
-                rnd += 1
-        else:
-            rdims[rnd] = dims[i]
-            rnd += 1
-    # No overlap at all: the output is not laid out like the input, so
-    # writing it could clobber groups not yet read.
-    ya = _fast_out(xa, out, typenum, rnd, rdims, False)
-    if ya is None:
-        return None
-    _reduce(FA_REDUCE_logsumexp, xa, <cnp.ndarray>ya, outer, n, inner)
-    if out is None and rnd == 0:
-        return ya[()]
-    return ya
-
-
-def relu_fast(x, out):
-    """relu of the common case, else None."""
-    if type(x) is not cnp.ndarray:
-        return None
-    cdef cnp.ndarray xa = <cnp.ndarray>x
-    cdef int typenum = cnp.PyArray_TYPE(xa)
-    if not _is_float(typenum) or not _usable(xa, typenum) or cnp.PyArray_NDIM(xa) == 0:
-        return None
-    ya = _fast_out(xa, out, typenum, cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), True)
-    if ya is not None:
-        _relu(xa, <cnp.ndarray>ya)
-    return ya
-
-
-cdef int _check_pair(cnp.ndarray x, cnp.ndarray y, object y_size) except -1:
+cdef inline int _check_run(cnp.ndarray x, cnp.ndarray y, Py_ssize_t y_size) except -1:
+    """What memory safety depends on, re-checked before a general-path kernel
+    call (the plan guarantees it; this makes a planning bug an exception)."""
     cdef int typenum = cnp.PyArray_TYPE(x)
-    if not _is_float(typenum) or not _usable(x, typenum):
-        raise TypeError("internal: x must be C-contiguous aligned float32/float64")
-    if not _usable(y, typenum) or not cnp.PyArray_ISWRITEABLE(y):
-        raise TypeError("internal: y must be a writeable C-contiguous array of x's dtype")
-    if cnp.PyArray_SIZE(y) != y_size:
-        raise ValueError("internal: y has the wrong size")
+    if not _is_float(typenum) or not _usable(x, typenum) or not _usable(y, typenum) \
+            or not cnp.PyArray_ISWRITEABLE(y) or cnp.PyArray_SIZE(y) != y_size:
+        raise AssertionError("internal: the plan gave arrays the kernel cannot take")
     return 0
 
 
-def reduce_raw(int op, cnp.ndarray x, cnp.ndarray y, outer, n, inner):
-    """Run reduction ``op`` on x seen as (outer, n, inner) into y (exact alias
-    of x allowed for softmax/log_softmax; no other overlap)."""
-    if op not in (SOFTMAX, LOG_SOFTMAX, LOGSUMEXP):
-        raise ValueError(f"internal: unknown op {op}")
-    if min(outer, n, inner) < 0 or outer * n * inner != cnp.PyArray_SIZE(x):
-        raise ValueError("internal: (outer, n, inner) does not match x.size")
-    _check_pair(x, y, outer * inner if op == LOGSUMEXP else outer * n * inner)
-    _reduce(op, x, y, outer, n, inner)
+def reduce(int op, x, axis, bint keepdims, out):
+    """Reduction ``op`` of REDUCE_OPS over ``axis`` (keepdims: the reduced
+    ops only), with fastact.softmax's semantics (see fastact._docs)."""
+    if op < 0 or op >= FA_NUM_REDUCE:
+        raise ValueError(f"internal: unknown reduction {op}")
+    cdef bint keeps = fa_reduce_keeps_shape(op)
+    cdef cnp.ndarray xa
+    cdef int typenum, nd, ax, i, rnd = 0
+    cdef size_t outer, n, inner
+    cdef cnp.npy_intp rdims[MAXDIMS]
+    cdef cnp.npy_intp *dims
+    if type(x) is cnp.ndarray:
+        xa = <cnp.ndarray>x
+        typenum = cnp.PyArray_TYPE(xa)
+        nd = cnp.PyArray_NDIM(xa)
+        # (0-d input: the general path, whose result is a NumPy scalar)
+        if nd > 0 and _is_float(typenum) and _usable(xa, typenum) \
+                and _axis_split(xa, axis, &outer, &n, &inner, &ax):
+            dims = cnp.PyArray_DIMS(xa)
+            if keeps:
+                ya = _fast_out(xa, out, typenum, nd, dims, True)
+            else:
+                for i in range(nd):
+                    if ax == -1 or i == ax:
+                        if keepdims:
+                            rdims[rnd] = 1
+                            rnd += 1
+                    else:
+                        rdims[rnd] = dims[i]
+                        rnd += 1
+                # no overlap at all: the output is not laid out like the
+                # input, so writing it could clobber groups not yet read
+                ya = _fast_out(xa, out, typenum, rnd, rdims, False)
+            if ya is not None:
+                _reduce(op, xa, <cnp.ndarray>ya, outer, n, inner)
+                if out is None and not keeps and rnd == 0:
+                    return ya[()]
+                return ya
+    return _reduce_general(op, keeps, x, axis, keepdims, out)
 
 
-def relu_raw(cnp.ndarray x, cnp.ndarray y):
-    """y = relu(x) elementwise (x and y of the same size; exact alias allowed)."""
-    _check_pair(x, y, cnp.PyArray_SIZE(x))
-    _relu(x, y)
+cdef object _reduce_general(int op, bint keeps, x, axis, bint keepdims, out):
+    arr, work, result = ck.as_float(x)
+    axes = ck.normalize_axes(axis, arr.ndim)
+    rshape = arr.shape if keeps else ck.reduced_shape(arr.shape, axes, keepdims)
+    ck.check_out(out, rshape, result)
+    if work != _F32 and work != _F64:
+        fn = getattr(_twin(), REDUCE_NAMES[op])
+        if keeps:
+            return fn(arr, axis, out=out)
+        return fn(arr, axis, keepdims=keepdims, out=out)
+    xw = np.asarray(arr, dtype=work, order="C")
+    perm, outer, n, inner = ck.plan(xw.shape, axes)
+    if perm is not None:
+        xw = np.ascontiguousarray(xw.transpose(perm))
+    if keeps:
+        # the kernel writes x's layout: out directly when it is x's view
+        direct = perm is None and ck.direct_out(out, xw, work, True)
+        dst = out if direct else np.empty(xw.shape, work)
+    else:
+        # the groups come out in the order of the kept axes: exactly the C
+        # order of the result, whatever perm was
+        dst = out if ck.direct_out(out, xw, work, False) else np.empty(rshape, work)
+    _check_run(xw, dst, outer * inner if not keeps else cnp.PyArray_SIZE(xw))
+    _reduce(op, xw, dst, outer, n, inner)
+    if perm is not None and keeps:
+        dst = dst.transpose(np.argsort(perm))
+    return ck.deliver(dst, out, result)
+
+
+def map(int op, x, out):
+    """Element-wise op ``op`` of MAP_OPS, with fastact.relu's semantics."""
+    if op < 0 or op >= FA_NUM_MAP:
+        raise ValueError(f"internal: unknown map {op}")
+    cdef cnp.ndarray xa
+    cdef int typenum
+    if type(x) is cnp.ndarray:
+        xa = <cnp.ndarray>x
+        typenum = cnp.PyArray_TYPE(xa)
+        if cnp.PyArray_NDIM(xa) > 0 and _is_float(typenum) and _usable(xa, typenum):
+            ya = _fast_out(xa, out, typenum, cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), True)
+            if ya is not None:
+                _map(op, xa, <cnp.ndarray>ya)
+                return ya
+    return _map_general(op, x, out)
+
+
+cdef object _map_general(int op, x, out):
+    name = MAP_NAMES[op]
+    arr = ck.as_array(x)
+    if arr.dtype.kind in "biu" and name in ck.KEEPS_INTEGER_DTYPE:
+        return getattr(_twin(), name)(arr, out=out)
+    arr, work, result = ck.as_float(arr)
+    ck.check_out(out, arr.shape, result)
+    if work != _F32 and work != _F64:
+        return getattr(_twin(), name)(arr, out=out)
+    xw = np.asarray(arr, dtype=work, order="C")
+    dst = out if ck.direct_out(out, xw, work, True) else np.empty(xw.shape, work)
+    _check_run(xw, dst, cnp.PyArray_SIZE(xw))
+    _map(op, xw, dst)
+    return ck.deliver(dst, out, result)
 
 
 cdef const double *_weight_ptr(object weight, size_t C) except? NULL:
@@ -333,135 +370,131 @@ cdef const double *_weight_ptr(object weight, size_t C) except? NULL:
         return NULL
     cdef cnp.ndarray w = <cnp.ndarray?>weight
     if not _usable(w, cnp.NPY_FLOAT64) or cnp.PyArray_SIZE(w) != <cnp.npy_intp>C:
-        raise TypeError("internal: weight must be a C-contiguous float64 array of length C")
+        raise AssertionError("internal: weight must be a C-contiguous float64 array of length C")
     return <const double *>cnp.PyArray_DATA(w)
 
 
-cdef void *_loss_ptr(object loss, int typenum, object size) except? NULL:
-    if loss is None:
-        return NULL
-    cdef cnp.ndarray l = <cnp.ndarray?>loss
-    if not _usable(l, typenum) or not cnp.PyArray_ISWRITEABLE(l) or cnp.PyArray_SIZE(l) != size:
-        raise TypeError("internal: loss must be a writeable C-contiguous array, one per sample")
-    return cnp.PyArray_DATA(l)
-
-
-def ce_index_raw(cnp.ndarray x, cnp.ndarray label, weight, outer, C, inner,
-                 int64_t ignore_index, double eps, loss, tuple sample_shape):
-    """Cross-entropy with int64 class labels.  Validates every label before
-    reading any logit (IndexError naming the first bad one).  Fills ``loss``
-    (one per sample) when given; returns (sum of losses, sum of the weights of
-    the labels not ignored)."""
-    cdef int typenum = cnp.PyArray_TYPE(x)
-    if not _is_float(typenum) or not _usable(x, typenum):
-        raise TypeError("internal: x must be C-contiguous aligned float32/float64")
-    if min(outer, C, inner) < 0 or outer * C * inner != cnp.PyArray_SIZE(x) or C == 0:
-        raise ValueError("internal: (outer, C, inner) does not match x.size")
-    if not _usable(label, cnp.NPY_INT64) or cnp.PyArray_SIZE(label) != outer * inner:
-        raise TypeError("internal: labels must be C-contiguous int64, one per sample")
-    cdef size_t o = outer, c = C, i = inner
-    cdef const double *wp = _weight_ptr(weight, c)
-    cdef void *lp = _loss_ptr(loss, typenum, outer * inner)
-    cdef const int64_t *tp = <const int64_t *>cnp.PyArray_DATA(label)
-    cdef const void *xp = cnp.PyArray_DATA(x)
+def cross_entropy(logits, target, axis, weight, ignore_index, reduction, label_smoothing, out):
+    """fastact.cross_entropy (arguments as there, all given)."""
+    cdef cnp.ndarray xa, ta
+    cdef int typenum, ax, i, nd, mode
+    cdef size_t outer, C, inner
+    cdef int64_t ign
     cdef ptrdiff_t bad
     cdef double total = 0.0, wsum = 0.0
-    cdef int dt = _dtype(x)
-    with nogil:
-        bad = fa_first_bad_label(tp, o * i, <int64_t>c, ignore_index)
-    if bad >= 0:
-        raise bad_label_error(int(tp[bad]), bad, sample_shape, C, ignore_index)
-    with nogil:
-        fa_loss(FA_LOSS_ce_index, dt, xp, NULL, tp, wp, o, c, i, ignore_index, eps, lp,
-                &total, &wsum)
-    return total, wsum
+    cdef cnp.npy_intp *xd
+    cdef cnp.npy_intp *td
+    cdef cnp.ndarray loss
+    cdef void *lp = NULL
+    # the common case: exact ndarrays, int64 labels of the logits' shape
+    # without axis, all valid; no weight, no smoothing, no out
+    if out is None and weight is None and type(label_smoothing) is float \
+            and label_smoothing == 0.0 and type(logits) is cnp.ndarray \
+            and type(target) is cnp.ndarray and type(axis) is int \
+            and type(ignore_index) is int:
+        xa = <cnp.ndarray>logits
+        ta = <cnp.ndarray>target
+        typenum = cnp.PyArray_TYPE(xa)
+        nd = cnp.PyArray_NDIM(xa)
+        mode = 0 if reduction == "mean" else 1 if reduction == "sum" else \
+            2 if reduction == "none" else -1
+        if mode >= 0 and nd > 0 and _is_float(typenum) and _usable(xa, typenum) \
+                and _usable(ta, cnp.NPY_INT64) and cnp.PyArray_NDIM(ta) == nd - 1 \
+                and _axis_split(xa, axis, &outer, &C, &inner, &ax) and C > 0 \
+                and -(1 << 62) < ignore_index < (1 << 62):
+            xd = cnp.PyArray_DIMS(xa)
+            td = cnp.PyArray_DIMS(ta)
+            for i in range(nd - 1):
+                if td[i] != xd[i if i < ax else i + 1]:
+                    mode = -1
+            if mode >= 0:
+                ign = ignore_index
+                with nogil:
+                    bad = fa_first_bad_label(<const int64_t *>cnp.PyArray_DATA(ta),
+                                             outer * inner, <int64_t>C, ign)
+                if bad < 0:
+                    if mode == 2:
+                        loss = <cnp.ndarray>cnp.PyArray_EMPTY(nd - 1, td, typenum, 0)
+                        lp = cnp.PyArray_DATA(loss)
+                    _loss(FA_LOSS_ce_index, xa, NULL, <const int64_t *>cnp.PyArray_DATA(ta),
+                          NULL, outer, C, inner, ign, 0.0, lp, &total, &wsum)
+                    if mode == 2:
+                        return loss if nd > 1 else loss[()]
+                    if mode == 0:
+                        total = total / wsum  # cdivision: IEEE 0/0 = NaN, as PyTorch
+                    return (np.float32 if typenum == cnp.NPY_FLOAT32 else np.float64)(total)
+    return _cross_entropy_general(logits, target, axis, weight, ignore_index, reduction,
+                                  label_smoothing, out)
 
 
-def ce_prob_raw(cnp.ndarray x, cnp.ndarray p, weight, outer, C, inner, double eps, loss):
-    """Cross-entropy with class probabilities ``p`` (x's shape and dtype).
-    Fills ``loss`` when given; returns the sum of the losses."""
-    cdef int typenum = cnp.PyArray_TYPE(x)
-    if not _is_float(typenum) or not _usable(x, typenum) or not _usable(p, typenum):
-        raise TypeError("internal: x and p must be C-contiguous aligned, of one float dtype")
-    if min(outer, C, inner) < 0 or outer * C * inner != cnp.PyArray_SIZE(x) \
-            or cnp.PyArray_SIZE(p) != cnp.PyArray_SIZE(x) or C == 0:
-        raise ValueError("internal: (outer, C, inner) does not match x.size and p.size")
-    cdef size_t o = outer, c = C, i = inner
-    cdef const double *wp = _weight_ptr(weight, c)
-    cdef void *lp = _loss_ptr(loss, typenum, outer * inner)
-    cdef const void *xp = cnp.PyArray_DATA(x)
-    cdef const void *pp = cnp.PyArray_DATA(p)
-    cdef double total = 0.0, unused = 0.0
-    cdef int dt = _dtype(x)
-    with nogil:
-        fa_loss(FA_LOSS_ce_prob, dt, xp, pp, NULL, wp, o, c, i, 0, eps, lp, &total, &unused)
-    return total
-
-
-def ce_index_fast(x, t, axis, ignore_index, reduction):
-    """cross_entropy of the common case (exact ndarrays: C-contiguous aligned
-    float32/float64 logits, int64 class indices of the logits' shape without
-    `axis`, all labels valid; weight None, label_smoothing 0), else None (the
-    general path then validates and raises).  reduction: "mean"/"sum"/"none"."""
-    if type(x) is not cnp.ndarray or type(t) is not cnp.ndarray or type(axis) is not int \
-            or type(ignore_index) is not int:
-        return None
-    cdef cnp.ndarray xa = <cnp.ndarray>x, ta = <cnp.ndarray>t
-    cdef int typenum = cnp.PyArray_TYPE(xa)
-    cdef size_t outer, C, inner
-    cdef int ax, i, nd = cnp.PyArray_NDIM(xa)
-    if not _is_float(typenum) or not _usable(xa, typenum) or not _usable(ta, cnp.NPY_INT64):
-        return None
-    if nd == 0 or not _axis_split(xa, axis, &outer, &C, &inner, &ax) or C == 0:
-        return None
-    if not (-(1 << 62) < ignore_index < (1 << 62)):
-        return None
-    cdef cnp.npy_intp *xd = cnp.PyArray_DIMS(xa)
-    cdef cnp.npy_intp *td = cnp.PyArray_DIMS(ta)
-    if cnp.PyArray_NDIM(ta) != nd - 1:
-        return None
-    for i in range(nd - 1):
-        if td[i] != xd[i if i < ax else i + 1]:
-            return None
-    cdef int mode
-    if reduction == "mean":
-        mode = 0
-    elif reduction == "sum":
-        mode = 1
-    elif reduction == "none":
-        mode = 2
-    else:
-        return None
-    cdef int64_t ign = ignore_index
-    cdef const int64_t *tp = <const int64_t *>cnp.PyArray_DATA(ta)
-    cdef const void *xp = cnp.PyArray_DATA(xa)
-    cdef ptrdiff_t bad
-    with nogil:
-        bad = fa_first_bad_label(tp, outer * inner, <int64_t>C, ign)
-    if bad >= 0:
-        return None
+cdef object _cross_entropy_general(logits, target, axis, weight, ignore_index, reduction,
+                                   label_smoothing, out):
+    a = ck.ce_prepare(logits, target, axis, weight, ignore_index, reduction, label_smoothing)
+    ck.check_out(out, ck.loss_shape(a), a.result)
+    if a.work != _F32 and a.work != _F64:
+        return _twin().cross_entropy(
+            logits, target, axis=axis, weight=weight, ignore_index=ignore_index,
+            reduction=reduction, label_smoothing=label_smoothing, out=out)
+    cdef cnp.ndarray xw = np.ascontiguousarray(a.x, dtype=a.work)
+    shape = a.x.shape
+    cdef size_t outer = ck._prod(shape[: a.axis]), C = a.C
+    cdef size_t inner = ck._prod(shape[a.axis + 1:])
+    cdef const double *wp = _weight_ptr(a.weight, C)
+    cdef cnp.ndarray lab, p
     cdef cnp.ndarray loss = None
     cdef void *lp = NULL
-    if mode == 2:
-        loss = <cnp.ndarray>cnp.PyArray_EMPTY(nd - 1, td, typenum, 0)
-        lp = cnp.PyArray_DATA(loss)
+    cdef ptrdiff_t bad
     cdef double total = 0.0, wsum = 0.0
-    cdef int dt = _dtype(xa)
-    with nogil:
-        fa_loss(FA_LOSS_ce_index, dt, xp, NULL, tp, NULL, outer, C, inner, ign, 0.0, lp,
-                &total, &wsum)
-    if mode == 2:
-        return loss if nd > 1 else loss[()]
-    if mode == 0:
-        total = total / wsum  # cdivision: IEEE 0/0 = NaN, as PyTorch
-    return (np.float32 if typenum == cnp.NPY_FLOAT32 else np.float64)(total)
+    cdef int64_t ign = a.ignore_index
+    if a.reduction == "none":
+        # the kernel writes out directly when it can (it reads only the
+        # logits, the labels or probabilities and the weights)
+        direct = ck.direct_out(out, xw, a.work, False) and not np.may_share_memory(out, a.target)
+        loss = out if direct else np.empty(a.sample_shape, a.work)
+        _check_run(xw, loss, outer * inner)
+        lp = cnp.PyArray_DATA(loss)
+    if a.index_target:
+        lab = np.ascontiguousarray(a.target)
+        if not _usable(lab, cnp.NPY_INT64) or cnp.PyArray_SIZE(lab) != outer * inner:
+            raise AssertionError("internal: labels must be C-contiguous int64, one per sample")
+        with nogil:
+            bad = fa_first_bad_label(<const int64_t *>cnp.PyArray_DATA(lab), outer * inner,
+                                     <int64_t>C, ign)
+        if bad >= 0:
+            raise ck.bad_label_error(int(lab.reshape(-1)[bad]), bad, a.sample_shape, a.C,
+                                     a.ignore_index)
+        _loss(FA_LOSS_ce_index, xw, NULL, <const int64_t *>cnp.PyArray_DATA(lab), wp, outer,
+              C, inner, ign, a.eps, lp, &total, &wsum)
+        denom = wsum
+    else:
+        p = np.ascontiguousarray(a.target, dtype=a.work)
+        if cnp.PyArray_SIZE(p) != cnp.PyArray_SIZE(xw):
+            raise AssertionError("internal: probabilities must have the logits' size")
+        _loss(FA_LOSS_ce_prob, xw, cnp.PyArray_DATA(p), NULL, wp, outer, C, inner, 0, a.eps,
+              lp, &total, &wsum)
+        denom = outer * inner
+    if loss is not None:
+        return ck.deliver(loss, out, a.result)
+    return ck.deliver_loss(ck.finish_loss(total, denom, a.reduction, a.result), out)
+
+
+cdef object _twin_module = None
+
+
+cdef object _twin():
+    """fastact.numpy_impl (imported on first use: it imports nothing of ours)."""
+    global _twin_module
+    if _twin_module is None:
+        from fastact import numpy_impl
+        _twin_module = numpy_impl
+    return _twin_module
 
 
 def exp_nonpos_raw(cnp.ndarray d, cnp.ndarray y):
     """y = exp(d) for d <= 0 (or -inf, NaN) with the exponential the kernels of
     the level in use compute (float32 or float64 arrays of one dtype).  For
     the tests' accuracy sweep; not part of the API."""
-    _check_pair(d, y, cnp.PyArray_SIZE(d))
+    _check_run(d, y, cnp.PyArray_SIZE(d))
     cdef size_t n = <size_t>cnp.PyArray_SIZE(d)
     cdef const void *dp = cnp.PyArray_DATA(d)
     cdef void *yp = cnp.PyArray_DATA(y)
