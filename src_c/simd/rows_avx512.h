@@ -1,10 +1,13 @@
-/* Hand-written AVX-512 row primitives (max pass, sum-of-exp pass) that the
- * kernel templates use at the avx512 level in place of the portable ones
- * (reduce_impl.h, FA_HAND).  Included inside the AVX-512 target region of
- * instantiate.h.  Same contracts as the portable versions:
- *   row_max:       max of the row, NaN skipped;
- *   row_sumexp_m1: s - 1 with s = sum exp(x - m), maxima counted exactly,
- *                  optionally storing exp(x - m) to y.
+/* Hand-written AVX-512 row passes that the kernel templates use at the
+ * avx512 level in place of the portable ones (ops/passes.h, FA_HAND).
+ * Included inside the AVX-512 target region of ops/instantiate.h.  Same
+ * contracts as the portable versions:
+ *   row_max:             max of the row, NaN skipped;
+ *   row_sumexp_m1:       s - 1 with s = sum exp(x - m), maxima counted
+ *                        exactly, optionally storing exp(x - m) to y;
+ *   row_scale:           y *= inv;
+ *   row_log_softmax_out: y = (x - m) - L;
+ *   exp_row:             y = exp(d) (the tests' sweep of the exponential).
  * Tails use masked loads and stores (no scalar loop). */
 #ifndef FA_ROWS_AVX512_H
 #define FA_ROWS_AVX512_H
