@@ -43,8 +43,8 @@ SOFTMAX = f"""Softmax along ``axis``: ``exp(x - m) / sum(exp(x - m))`` per group
     ndarray of x's shape (``out`` if given); a 0-d input gives a NumPy
     scalar when ``out`` is None, as ufuncs and ``scipy.special`` do.
 
-    Special values, per group: any NaN makes the whole group NaN; a +inf
-    (with no NaN) makes it NaN too; a group that is all -inf is NaN; a -inf
+    Special values, per group (a NaN result's payload is not specified):
+    any NaN makes the whole group NaN; a +inf (with no NaN) makes it NaN too; a group that is all -inf is NaN; a -inf
     in a group with a finite maximum gives 0.  An empty group gives an empty
     result.
 
@@ -68,8 +68,8 @@ LOG_SOFTMAX = f"""Log-softmax along ``axis``: ``(x - m) - log(sum(exp(x - m)))``
     ndarray of x's shape (``out`` if given); a 0-d input gives a NumPy
     scalar when ``out`` is None, as ufuncs and ``scipy.special`` do.
 
-    Special values, per group: NaN anywhere, +inf anywhere, or all -inf give
-    a group of NaN; a -inf in a group with a finite maximum gives -inf.  An
+    Special values, per group (a NaN result's payload is not specified):
+    NaN anywhere, +inf anywhere, or all -inf give a group of NaN; a -inf in a group with a finite maximum gives -inf.  An
     empty group gives an empty result.
 
     Accuracy: native within 2 ULP (float32) / 4 ULP (float64) of each output,
@@ -93,7 +93,8 @@ LOGSUMEXP = f"""``log(sum(exp(x)))`` over ``axis``, computed as ``m + log(sum(ex
     ndarray of the reduced shape, or a NumPy scalar when that shape is ``()``
     and ``out`` is None (as NumPy reductions).
 
-    Special values, per group: NaN anywhere gives NaN; +inf (no NaN) gives
+    Special values, per group (a NaN result's payload is not specified):
+    NaN anywhere gives NaN; +inf (no NaN) gives
     +inf; all -inf gives -inf; an empty group gives -inf.
 
     Accuracy: native within 2 ULP (float32) / 4 ULP (float64).  Where the

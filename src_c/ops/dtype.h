@@ -12,6 +12,7 @@
 #undef FA_DIFF
 #undef FA_EXP
 #undef FA_HFN
+#undef FA_V
 #if FA_DTYPE == 32
 #define T float
 #define FA_FN(name) FA_CAT4(fa_, name, _f32_, FA_ISA)
@@ -19,6 +20,8 @@
 #define FA_DIFF fa_diff_f32
 #define FA_EXP fa_exp_nonpos_f32
 #define FA_HFN(name) FA_CAT4(fa_h, name, _f32_, FA_ISA)
+/* the level's vector primitives (simd/README.md): fa_<isa>_f32_<name> */
+#define FA_V(name) FA_CAT4(fa_, FA_ISA, _f32_, name)
 #elif FA_DTYPE == 64
 #define T double
 #define FA_FN(name) FA_CAT4(fa_, name, _f64_, FA_ISA)
@@ -26,6 +29,7 @@
 #define FA_DIFF fa_two_diff
 #define FA_EXP fa_exp_nonpos_f64
 #define FA_HFN(name) FA_CAT4(fa_h, name, _f64_, FA_ISA)
+#define FA_V(name) FA_CAT4(fa_, FA_ISA, _f64_, name)
 #else
 #error "FA_DTYPE must be 32 or 64"
 #endif

@@ -3,14 +3,14 @@
  * ISA level: the portable "scalar" level with the baseline flags, and on
  * x86-64 with GCC or Clang the same C again for SSE2 (the baseline there),
  * AVX2+FMA and AVX-512, where the compiler vectorises it with wider
- * registers.  A level with hand-written row passes (simd/rows_<isa>.h) sets
- * FA_HAND (and FA_HAND_EXP for its exponential): the templates then call
- * them instead of the portable passes.  With -ffp-contract=off the portable
+ * registers.  A level with vector primitives (simd/rows_<isa>.h) sets
+ * FA_VEC: its row passes are then the generic ones of ops/vec_rows.h over
+ * them instead of the portable passes (and FA_HAND_COLS where it has
+ * hand-written column passes).  With -ffp-contract=off the portable
  * code computes the same operations at every level. */
 #include "runtime/kernels.h"
 
-#define FA_HAND 0
-#define FA_HAND_EXP 0
+#define FA_VEC 0
 #define FA_HAND_COLS 0
 
 #define FA_ISA scalar
@@ -30,10 +30,8 @@
 
 /* sse2: the x86-64 baseline, no target attribute needed */
 #include "simd/rows_sse2.h"
-#undef FA_HAND
-#undef FA_HAND_EXP
-#define FA_HAND FA_SSE2_HAND
-#define FA_HAND_EXP FA_SSE2_HAND
+#undef FA_VEC
+#define FA_VEC 1
 #define FA_ISA sse2
 #include "ops/level.h"
 #undef FA_ISA
@@ -43,10 +41,6 @@ FA_TARGET_BEGIN("avx2,fma")
 #include "simd/cols_avx2.h"
 #undef FA_HAND_COLS
 #define FA_HAND_COLS 1
-#undef FA_HAND
-#undef FA_HAND_EXP
-#define FA_HAND 1
-#define FA_HAND_EXP 1
 #define FA_ISA avx2
 #include "ops/level.h"
 #undef FA_ISA

@@ -16,15 +16,14 @@
 #include "simd/fa_math.h"
 #include "ops/dtype.h"
 
-/* FA_HAND: the level has hand-written row primitives (simd/rows_<isa>.h), named
- * FA_HFN(name) = fa_h<name>_<f32|f64>_<isa>, with the contracts of the
- * portable code they replace:
- *   row_max(x, n)                      reduce_impl.h, row_max
- *   row_sumexp_m1(x, n, m, y)          reduce_impl.h, row_sumexp_m1
- *   row_scale(y, n, inv)               y[j] = y[j] * inv (softmax_impl.h)
- *   row_log_softmax_out(x, y, n, m, L) y[j] = (x[j] - m) - L (log_softmax_impl.h) */
-#ifndef FA_HAND
-#define FA_HAND 0
+/* FA_VEC: the level has vector primitives (simd/<isa>.h): its row passes
+ * are the generic ones of ops/vec_rows.h, written over them, with the
+ * contracts of the portable passes below. */
+#ifndef FA_VEC
+#define FA_VEC 0
+#endif
+#if FA_VEC
+#include "ops/vec_rows.h"
 #endif
 /* FA_HAND_COLS: the level also has hand-written column passes
  * (simd/cols_<isa>.h), FA_HFN(cols_max_pack), FA_HFN(cols_sumexp_m1),
@@ -36,8 +35,8 @@
 
 static inline T FA_FN(row_max)(const T *x, size_t n)
 {
-#if FA_HAND
-    return FA_HFN(row_max)(x, n);
+#if FA_VEC
+    return FA_FN(vrow_max)(x, n);
 #else
     T mv[FA_LANES];
     for (size_t l = 0; l < FA_LANES; l++) mv[l] = -INFINITY;
@@ -101,12 +100,13 @@ static inline double FA_FN(row_sumexp_m1_portable)(const T *x, size_t n, double 
     return FA_FN(finish_sm1)(S, Cc, Z);
 }
 
-/* The level's row version: hand-written where there is one (float32 there
- * forms the exponentials in float32: each within ~1 ULP, summed in double). */
+/* The level's row version: the vector pass where the level has one (float32
+ * there forms the exponentials in float32: each within ~1 ULP, summed in
+ * double). */
 static inline double FA_FN(row_sumexp_m1)(const T *x, size_t n, double m, T *y)
 {
-#if FA_HAND
-    return FA_HFN(row_sumexp_m1)(x, n, m, y);
+#if FA_VEC
+    return FA_FN(vrow_sumexp_m1)(x, n, m, y);
 #else
     return FA_FN(row_sumexp_m1_portable)(x, n, m, y);
 #endif
@@ -115,8 +115,8 @@ static inline double FA_FN(row_sumexp_m1)(const T *x, size_t n, double m, T *y)
 /* y[j] *= inv: softmax's last pass (one rounding per element). */
 static inline void FA_FN(row_scale)(T *y, size_t n, double inv)
 {
-#if FA_HAND
-    FA_HFN(row_scale)(y, n, inv);
+#if FA_VEC
+    FA_FN(vrow_scale)(y, n, inv);
 #else
     for (size_t j = 0; j < n; j++) y[j] = (T)((double)y[j] * inv);
 #endif
@@ -135,8 +135,8 @@ static inline T FA_FN(log_softmax_one)(T x, double m, double L)
 /* y[j] = (x[j] - m) - L: log_softmax's output pass. */
 static inline void FA_FN(row_log_softmax_out)(const T *x, T *y, size_t n, double m, double L)
 {
-#if FA_HAND
-    FA_HFN(row_log_softmax_out)(x, y, n, m, L);
+#if FA_VEC
+    FA_FN(vrow_log_softmax_out)(x, y, n, m, L);
 #else
     for (size_t j = 0; j < n; j++) y[j] = FA_FN(log_softmax_one)(x[j], m, L);
 #endif

@@ -6,7 +6,7 @@
  *
  * exp_nonpos: y[j] = exp(d[j]) for d[j] <= 0 (-inf included) or NaN, with the
  * exponential the level's kernels use (the float32 kernels' own float32
- * exponential at levels with hand-written rows, else the portable double one
+ * exponential at levels with vector primitives, else the portable double one
  * rounded to T). */
 #ifndef FA_TEMPLATE
 #define FA_TEMPLATE "ops/test_kernels.c"
@@ -14,16 +14,12 @@
 #else
 #include "ops/passes.h"
 
-#ifndef FA_HAND_EXP
-#define FA_HAND_EXP 0
-#endif
-
 static void FA_FN(t_exp_nonpos)(const void *dv, void *yv, size_t n)
 {
     const T *d = (const T *)dv;
     T *y = (T *)yv;
-#if FA_HAND_EXP
-    FA_HFN(exp_row)(d, y, n);
+#if FA_VEC
+    FA_FN(vexp_row)(d, y, n);
 #else
     for (size_t j = 0; j < n; j++) y[j] = (T)FA_EXP((double)d[j], 0.0);
 #endif

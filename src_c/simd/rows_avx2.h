@@ -80,28 +80,6 @@ static inline size_t fa_hsum_epi64_avx2(__m256i v)
 
 /* ---------------------------------------------------------------- float32 */
 
-static inline float fa_hrow_max_f32_avx2(const float *x, size_t n)
-{
-    const __m256 ninf = _mm256_set1_ps(-INFINITY);
-    __m256 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
-    size_t j = 0;
-    /* max_ps(a, b) returns b when a is NaN: x first skips NaN */
-    for (; j + 32 <= n; j += 32) {
-        m0 = _mm256_max_ps(_mm256_loadu_ps(x + j), m0);
-        m1 = _mm256_max_ps(_mm256_loadu_ps(x + j + 8), m1);
-        m2 = _mm256_max_ps(_mm256_loadu_ps(x + j + 16), m2);
-        m3 = _mm256_max_ps(_mm256_loadu_ps(x + j + 24), m3);
-    }
-    for (; j + 8 <= n; j += 8) m0 = _mm256_max_ps(_mm256_loadu_ps(x + j), m0);
-    if (j < n) {
-        /* maskload zeroes the lanes it does not read: make them -inf */
-        __m256i t = fa_tail8_avx2(n - j);
-        __m256 v = _mm256_blendv_ps(ninf, _mm256_maskload_ps(x + j, t), _mm256_castsi256_ps(t));
-        m1 = _mm256_max_ps(v, m1);
-    }
-    return fa_hmax_ps_avx2(_mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
-}
-
 /* e[i] = exp(hi[i] + lo[i]) in float32 for nv <= 4 vectors, hi <= 0 (any
  * magnitude, -inf included) or NaN; lo: the exact tail of x - m, ignored
  * where hi <= -104.  The operations of fa_vexp_f32_avx512, results bit for
@@ -169,18 +147,6 @@ static inline __m256 fa_vexp_f32_avx2(__m256 hi, __m256 lo)
     return e;
 }
 
-/* y = exp(d) over a row (the tests' sweep of fa_vexp_f32_avx2). */
-static inline void fa_hexp_row_f32_avx2(const float *d, float *y, size_t n)
-{
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        _mm256_storeu_ps(y + j, fa_vexp_f32_avx2(_mm256_loadu_ps(d + j), _mm256_setzero_ps()));
-    if (j < n) {
-        __m256i t = fa_tail8_avx2(n - j);
-        _mm256_maskstore_ps(y + j, t, fa_vexp_f32_avx2(_mm256_maskload_ps(d + j, t), _mm256_setzero_ps()));
-    }
-}
-
 /* a - b and a + b as a fused multiply-add with 1.0: the same result as
  * vsub/vadd (one rounding) on the FMA pipes, for passes made of additions
  * only (log_softmax's output; see rows_avx512.h). */
@@ -199,108 +165,6 @@ static inline __m256 fa_vtwo_diff_f32_avx2(__m256 x, __m256 m, __m256 *lo)
     return hi;
 }
 
-/* nv vectors of the sum pass: e[i] = exp(x[i] - m); the lanes where
- * x - m == 0 are counted in *cnt (the compare mask is -1: subtracting it
- * adds 1), the others added in double to acc[i].  valid: NULL for full
- * vectors, else (nv == 1) the lanes to use: the others were not loaded and
- * must add nothing to the sum or the count. */
-static inline void fa_vsumexp_steps_f32_avx2(int nv, const __m256 *x, __m256 m, const __m256 *valid,
-                                             __m256d *acc, __m256i *cnt, __m256 *e)
-{
-    __m256 hi[4], lo[4];
-    for (int i = 0; i < nv; i++) hi[i] = fa_vtwo_diff_f32_avx2(x[i], m, &lo[i]);
-    fa_vexpn_f32_avx2(nv, hi, lo, e);
-    for (int i = 0; i < nv; i++) {
-        /* x - m == 0 exactly at the maxima (and never for inf - inf = NaN) */
-        __m256 one = _mm256_cmp_ps(hi[i], _mm256_setzero_ps(), _CMP_EQ_OQ);
-        __m256 t = e[i];
-        if (valid) {
-            one = _mm256_and_ps(one, *valid);
-            t = _mm256_and_ps(t, *valid);
-        }
-        t = _mm256_andnot_ps(one, t); /* NaN stays (one is false there) */
-        *cnt = _mm256_sub_epi32(*cnt, _mm256_castps_si256(one));
-        /* halves to double, added (rounding <= 2^-53 relative, as the
-         * accumulation itself) and accumulated: one accumulator per vector */
-        acc[i] = _mm256_add_pd(acc[i], _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(t)),
-                                                     _mm256_cvtps_pd(_mm256_extractf128_ps(t, 1))));
-    }
-}
-
-/* s - 1 (float32 row, sums in double: ample for a float32 result). */
-static inline double fa_hrow_sumexp_m1_f32_avx2(const float *x, size_t n, double m, float *y)
-{
-    const __m256 mv = _mm256_set1_ps((float)m);
-    __m256d acc[FA_NV32];
-    __m256 xv[FA_NV32], e[FA_NV32];
-    for (int i = 0; i < FA_NV32; i++) acc[i] = _mm256_setzero_pd();
-    size_t z = 0, j = 0;
-    while (j + 8 * FA_NV32 <= n) {
-        /* The maxima are counted in uint32 lanes, each incremented at most
-         * FA_NV32 times per 8 * FA_NV32 elements: blocks of at most 2^32
-         * elements keep them below 2^29 (no overflow, whatever n). */
-        size_t stop = n - j > ((size_t)1 << 32) ? j + ((size_t)1 << 32) : n;
-        __m256i cnt = _mm256_setzero_si256();
-        for (; j + 8 * FA_NV32 <= stop; j += 8 * FA_NV32) {
-            /* The row after this one (if any) is read from memory next, by
-             * its max pass: start fetching it now, one 64-byte line per 16
-             * elements, while this row is computed from cache (prefetches
-             * do not fault past the end). */
-            for (int i = 0; i < FA_NV32; i += 2)
-                _mm_prefetch((const char *)(x + n + j + 8 * i), _MM_HINT_T1);
-            for (int i = 0; i < FA_NV32; i++) xv[i] = _mm256_loadu_ps(x + j + 8 * i);
-            fa_vsumexp_steps_f32_avx2(FA_NV32, xv, mv, NULL, acc, &cnt, e);
-            if (y)
-                for (int i = 0; i < FA_NV32; i++) _mm256_storeu_ps(y + j + 8 * i, e[i]);
-        }
-        z += fa_hsum_epu32_avx2(cnt);
-    }
-    if (j < n) {
-        __m256i cnt = _mm256_setzero_si256();
-        for (; j + 8 <= n; j += 8) {
-            xv[0] = _mm256_loadu_ps(x + j);
-            fa_vsumexp_steps_f32_avx2(1, xv, mv, NULL, acc, &cnt, e);
-            if (y) _mm256_storeu_ps(y + j, e[0]);
-        }
-        if (j < n) {
-            __m256i t = fa_tail8_avx2(n - j);
-            __m256 valid = _mm256_castsi256_ps(t);
-            xv[0] = _mm256_maskload_ps(x + j, t);
-            fa_vsumexp_steps_f32_avx2(1, xv, mv, &valid, acc + 1, &cnt, e);
-            if (y) _mm256_maskstore_ps(y + j, t, e[0]);
-        }
-        z += fa_hsum_epu32_avx2(cnt);
-    }
-    __m256d s = acc[0];
-    for (int i = 1; i < FA_NV32; i++) s = _mm256_add_pd(s, acc[i]);
-    return ((double)z - 1.0) + fa_hsum_pd_avx2(s);
-}
-
-/* y *= inv with a single rounding: inv = ih + il (float32 split), y * ih by
- * FMA with the small y * il added first (softmax's last pass, <= 0.5 ULP
- * plus the error already in y; up to ~0.63 near 2^-126, where y * il
- * underflows: outputs below 1e-38). */
-static inline void fa_hrow_scale_f32_avx2(float *y, size_t n, double inv)
-{
-    float ihs = (float)inv;
-    const __m256 ih = _mm256_set1_ps(ihs), il = _mm256_set1_ps((float)(inv - (double)ihs));
-    size_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        __m256 v0 = _mm256_loadu_ps(y + j), v1 = _mm256_loadu_ps(y + j + 8);
-        _mm256_storeu_ps(y + j, _mm256_fmadd_ps(v0, ih, _mm256_mul_ps(v0, il)));
-        _mm256_storeu_ps(y + j + 8, _mm256_fmadd_ps(v1, ih, _mm256_mul_ps(v1, il)));
-    }
-    for (; j + 8 <= n; j += 8) {
-        __m256 v = _mm256_loadu_ps(y + j);
-        _mm256_storeu_ps(y + j, _mm256_fmadd_ps(v, ih, _mm256_mul_ps(v, il)));
-    }
-    if (j < n) {
-        __m256i t = fa_tail8_avx2(n - j);
-        __m256 v = _mm256_maskload_ps(y + j, t);
-        _mm256_maskstore_ps(y + j, t, _mm256_fmadd_ps(v, ih, _mm256_mul_ps(v, il)));
-    }
-}
-
 /* One vector of log_softmax's output: (hi - Lh) + (lo - Ll) with
  * x - m = hi + lo exactly, L = Lh + Ll; two terms of one sign, rounded
  * twice: <= 1 ULP plus log1p's error. */
@@ -316,48 +180,7 @@ static inline __m256 fa_vlsm_f32_avx2(__m256 x, __m256 m, __m256 lh, __m256 ll)
     return _mm256_add_ps(fa_vsubf256_ps(hi, lh), _mm256_sub_ps(lo, ll));
 }
 
-static inline void fa_hrow_log_softmax_out_f32_avx2(const float *x, float *y, size_t n,
-                                                    double m, double L)
-{
-    float lhs = (float)L;
-    const __m256 mv = _mm256_set1_ps((float)m), lh = _mm256_set1_ps(lhs);
-    const __m256 ll = _mm256_set1_ps((float)(L - (double)lhs));
-    size_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        __m256 r0 = fa_vlsm_f32_avx2(_mm256_loadu_ps(x + j), mv, lh, ll);
-        __m256 r1 = fa_vlsm_f32_avx2(_mm256_loadu_ps(x + j + 8), mv, lh, ll);
-        _mm256_storeu_ps(y + j, r0);
-        _mm256_storeu_ps(y + j + 8, r1);
-    }
-    for (; j + 8 <= n; j += 8)
-        _mm256_storeu_ps(y + j, fa_vlsm_f32_avx2(_mm256_loadu_ps(x + j), mv, lh, ll));
-    if (j < n) {
-        __m256i t = fa_tail8_avx2(n - j);
-        _mm256_maskstore_ps(y + j, t, fa_vlsm_f32_avx2(_mm256_maskload_ps(x + j, t), mv, lh, ll));
-    }
-}
-
 /* ---------------------------------------------------------------- float64 */
-
-static inline double fa_hrow_max_f64_avx2(const double *x, size_t n)
-{
-    const __m256d ninf = _mm256_set1_pd(-INFINITY);
-    __m256d m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
-    size_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        m0 = _mm256_max_pd(_mm256_loadu_pd(x + j), m0);
-        m1 = _mm256_max_pd(_mm256_loadu_pd(x + j + 4), m1);
-        m2 = _mm256_max_pd(_mm256_loadu_pd(x + j + 8), m2);
-        m3 = _mm256_max_pd(_mm256_loadu_pd(x + j + 12), m3);
-    }
-    for (; j + 4 <= n; j += 4) m0 = _mm256_max_pd(_mm256_loadu_pd(x + j), m0);
-    if (j < n) {
-        __m256i t = fa_tail4_avx2(n - j);
-        __m256d v = _mm256_blendv_pd(ninf, _mm256_maskload_pd(x + j, t), _mm256_castsi256_pd(t));
-        m1 = _mm256_max_pd(v, m1);
-    }
-    return fa_hmax_pd_avx2(_mm256_max_pd(_mm256_max_pd(m0, m1), _mm256_max_pd(m2, m3)));
-}
 
 static inline __m256d fa_vtwo_diff_f64_avx2(__m256d x, __m256d m, __m256d *lo)
 {
@@ -432,106 +255,6 @@ static inline __m256d fa_vexp_f64_avx2(__m256d hi, __m256d lo)
     return e;
 }
 
-static inline void fa_hexp_row_f64_avx2(const double *d, double *y, size_t n)
-{
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4)
-        _mm256_storeu_pd(y + j, fa_vexp_f64_avx2(_mm256_loadu_pd(d + j), _mm256_setzero_pd()));
-    if (j < n) {
-        __m256i t = fa_tail4_avx2(n - j);
-        _mm256_maskstore_pd(y + j, t, fa_vexp_f64_avx2(_mm256_maskload_pd(d + j, t), _mm256_setzero_pd()));
-    }
-}
-
-/* nv vectors of the float64 sum pass.  The accumulator lanes start at 1.0
- * and every term is <= 1 (or NaN), so |s| >= |t| and Fast2Sum (3 operations)
- * is exact: (s[i], c[i]) is a compensated sum.  The maxima are counted in
- * the 64-bit lanes of *cnt.  valid: as in the float32 pass. */
-static inline void fa_vsumexp_steps_f64_avx2(int nv, const __m256d *x, __m256d m, const __m256d *valid,
-                                             __m256d *s, __m256d *c, __m256i *cnt, __m256d *e)
-{
-    __m256d hi[4], lo[4];
-    for (int i = 0; i < nv; i++) hi[i] = fa_vtwo_diff_f64_avx2(x[i], m, &lo[i]);
-    fa_vexpn_f64_avx2(nv, hi, lo, e);
-    for (int i = 0; i < nv; i++) {
-        __m256d one = _mm256_cmp_pd(hi[i], _mm256_setzero_pd(), _CMP_EQ_OQ);
-        __m256d t = e[i];
-        if (valid) {
-            one = _mm256_and_pd(one, *valid);
-            t = _mm256_and_pd(t, *valid);
-        }
-        t = _mm256_andnot_pd(one, t);
-        *cnt = _mm256_sub_epi64(*cnt, _mm256_castpd_si256(one));
-        __m256d u = _mm256_add_pd(s[i], t);
-        c[i] = _mm256_add_pd(c[i], _mm256_add_pd(_mm256_sub_pd(s[i], u), t));
-        s[i] = u;
-    }
-}
-
-static inline double fa_hrow_sumexp_m1_f64_avx2(const double *x, size_t n, double m, double *y)
-{
-    const __m256d mv = _mm256_set1_pd(m);
-    __m256d s[FA_NV64], c[FA_NV64], xv[FA_NV64], e[FA_NV64];
-    for (int i = 0; i < FA_NV64; i++) {
-        s[i] = _mm256_set1_pd(1.0);
-        c[i] = _mm256_setzero_pd();
-    }
-    __m256i cnt = _mm256_setzero_si256();
-    size_t j = 0;
-    for (; j + 4 * FA_NV64 <= n; j += 4 * FA_NV64) {
-        /* next row: one 64-byte line per 8 elements (see the float32 pass) */
-        for (int i = 0; i < FA_NV64; i += 2)
-            _mm_prefetch((const char *)(x + n + j + 4 * i), _MM_HINT_T1);
-        for (int i = 0; i < FA_NV64; i++) xv[i] = _mm256_loadu_pd(x + j + 4 * i);
-        fa_vsumexp_steps_f64_avx2(FA_NV64, xv, mv, NULL, s, c, &cnt, e);
-        if (y)
-            for (int i = 0; i < FA_NV64; i++) _mm256_storeu_pd(y + j + 4 * i, e[i]);
-    }
-    for (; j + 4 <= n; j += 4) {
-        xv[0] = _mm256_loadu_pd(x + j);
-        fa_vsumexp_steps_f64_avx2(1, xv, mv, NULL, s, c, &cnt, e);
-        if (y) _mm256_storeu_pd(y + j, e[0]);
-    }
-    if (j < n) {
-        __m256i t = fa_tail4_avx2(n - j);
-        __m256d valid = _mm256_castsi256_pd(t);
-        xv[0] = _mm256_maskload_pd(x + j, t);
-        fa_vsumexp_steps_f64_avx2(1, xv, mv, &valid, s + 1, c + 1, &cnt, e);
-        if (y) _mm256_maskstore_pd(y + j, t, e[0]);
-    }
-    /* remove the 1.0 each of the 4 * FA_NV64 lanes started from (exact:
-     * lanes < 2^53), then add the lanes up with compensation */
-    double sl[4 * FA_NV64], cl[4 * FA_NV64];
-    for (int i = 0; i < FA_NV64; i++) {
-        _mm256_storeu_pd(sl + 4 * i, _mm256_sub_pd(s[i], _mm256_set1_pd(1.0)));
-        _mm256_storeu_pd(cl + 4 * i, c[i]);
-    }
-    double S = 0.0, C = 0.0;
-    for (int l = 0; l < 4 * FA_NV64; l++) {
-        fa_acc(&S, &C, sl[l]);
-        C += cl[l];
-    }
-    size_t z = fa_hsum_epi64_avx2(cnt);
-    return ((double)z - 1.0) + fa_acc_value(S, C);
-}
-
-/* y *= inv (one rounding per element). */
-static inline void fa_hrow_scale_f64_avx2(double *y, size_t n, double inv)
-{
-    const __m256d iv = _mm256_set1_pd(inv);
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        __m256d v0 = _mm256_loadu_pd(y + j), v1 = _mm256_loadu_pd(y + j + 4);
-        _mm256_storeu_pd(y + j, _mm256_mul_pd(v0, iv));
-        _mm256_storeu_pd(y + j + 4, _mm256_mul_pd(v1, iv));
-    }
-    for (; j + 4 <= n; j += 4) _mm256_storeu_pd(y + j, _mm256_mul_pd(_mm256_loadu_pd(y + j), iv));
-    if (j < n) {
-        __m256i t = fa_tail4_avx2(n - j);
-        _mm256_maskstore_pd(y + j, t, _mm256_mul_pd(_mm256_maskload_pd(y + j, t), iv));
-    }
-}
-
 /* y = (hi - L) + lo with x - m = hi + lo exactly (as log_softmax_one; lo
  * dropped below -1000, where it may be NaN for x = -inf). */
 static inline __m256d fa_vlsm_f64_avx2(__m256d x, __m256d m, __m256d lv)
@@ -545,23 +268,191 @@ static inline __m256d fa_vlsm_f64_avx2(__m256d x, __m256d m, __m256d lv)
     return _mm256_add_pd(fa_vsubf256_pd(hi, lv), lo);
 }
 
-static inline void fa_hrow_log_softmax_out_f64_avx2(const double *x, double *y, size_t n,
-                                                    double m, double L)
+/* ------------------------------------------------------------------ traits
+ * The primitives the generic passes (ops/vec_rows.h) are written over; the
+ * list and contracts are in simd/README.md.  Masks are lane masks (all-ones
+ * lanes) in a vector; partial vectors are read and written with vmaskmov. */
+typedef __m256 fa_avx2_f32_t;
+typedef __m256 fa_avx2_f32_m;
+typedef __m256d fa_avx2_f32_acc; /* double sums; the two halves of a vector added first */
+typedef __m256i fa_avx2_f32_cnt; /* maxima per 32-bit lane */
+typedef struct { __m256 ih, il; } fa_avx2_f32_scale_k;
+typedef struct { __m256 m, lh, ll; } fa_avx2_f32_lsm_k;
+#define fa_avx2_f32_LANES 8
+#define fa_avx2_f32_U_SUM 4
+#define fa_avx2_f32_U_MAP 2
+#define fa_avx2_f32_TAIL_ACC 1
+#define fa_avx2_f32_TAIL_MAX 1
+
+static inline __m256 fa_avx2_f32_set1(float v) { return _mm256_set1_ps(v); }
+static inline __m256 fa_avx2_f32_loadu(const float *p) { return _mm256_loadu_ps(p); }
+static inline void fa_avx2_f32_storeu(float *p, __m256 v) { _mm256_storeu_ps(p, v); }
+static inline __m256 fa_avx2_f32_first(size_t rem) { return _mm256_castsi256_ps(fa_tail8_avx2(rem)); }
+/* maskload zeroes the lanes it does not read: they get `fill` */
+static inline __m256 fa_avx2_f32_load_part(const float *p, size_t rem, float fill)
 {
-    const __m256d mv = _mm256_set1_pd(m), lv = _mm256_set1_pd(L);
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        __m256d r0 = fa_vlsm_f64_avx2(_mm256_loadu_pd(x + j), mv, lv);
-        __m256d r1 = fa_vlsm_f64_avx2(_mm256_loadu_pd(x + j + 4), mv, lv);
-        _mm256_storeu_pd(y + j, r0);
-        _mm256_storeu_pd(y + j + 4, r1);
+    __m256i t = fa_tail8_avx2(rem);
+    return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, t), _mm256_castsi256_ps(t));
+}
+static inline void fa_avx2_f32_store_part(float *p, size_t rem, __m256 v)
+{
+    _mm256_maskstore_ps(p, fa_tail8_avx2(rem), v);
+}
+static inline __m256 fa_avx2_f32_max(__m256 x, __m256 m) { return _mm256_max_ps(x, m); }
+static inline float fa_avx2_f32_hmax(__m256 v) { return fa_hmax_ps_avx2(v); }
+static inline void fa_avx2_f32_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
+static inline __m256 fa_avx2_f32_two_diff(__m256 x, __m256 m, __m256 *lo)
+{
+    return fa_vtwo_diff_f32_avx2(x, m, lo);
+}
+static inline void fa_avx2_f32_expn(int nv, const __m256 *hi, const __m256 *lo, __m256 *e)
+{
+    fa_vexpn_f32_avx2(nv, hi, lo, e);
+}
+static inline __m256 fa_avx2_f32_exp1(__m256 d, const void *unused)
+{
+    (void)unused;
+    return fa_vexp_f32_avx2(d, _mm256_setzero_ps());
+}
+static inline void fa_avx2_f32_acc_init(__m256d *a) { *a = _mm256_setzero_pd(); }
+/* x - m == 0 exactly at the maxima (never for inf - inf = NaN): counted (the
+ * compare mask is -1: subtracting it adds 1); the other valid lanes added in
+ * double, the two halves first (rounding <= 2^-53 relative, as the sum) */
+static inline void fa_avx2_f32_acc_add(__m256d *a, __m256 e, __m256 hi, const __m256 *valid,
+                                       __m256i *cnt)
+{
+    __m256 one = _mm256_cmp_ps(hi, _mm256_setzero_ps(), _CMP_EQ_OQ), t = e;
+    if (valid) {
+        one = _mm256_and_ps(one, *valid);
+        t = _mm256_and_ps(t, *valid);
     }
-    for (; j + 4 <= n; j += 4)
-        _mm256_storeu_pd(y + j, fa_vlsm_f64_avx2(_mm256_loadu_pd(x + j), mv, lv));
-    if (j < n) {
-        __m256i t = fa_tail4_avx2(n - j);
-        _mm256_maskstore_pd(y + j, t, fa_vlsm_f64_avx2(_mm256_maskload_pd(x + j, t), mv, lv));
+    t = _mm256_andnot_ps(one, t); /* NaN stays (one is false there) */
+    *cnt = _mm256_sub_epi32(*cnt, _mm256_castps_si256(one));
+    *a = _mm256_add_pd(*a, _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(t)),
+                                         _mm256_cvtps_pd(_mm256_extractf128_ps(t, 1))));
+}
+static inline __m256i fa_avx2_f32_cnt_zero(void) { return _mm256_setzero_si256(); }
+static inline size_t fa_avx2_f32_cnt_total(__m256i c) { return fa_hsum_epu32_avx2(c); }
+static inline double fa_avx2_f32_acc_finish(const __m256d *a, size_t z)
+{
+    __m256d s = a[0];
+    for (int i = 1; i < fa_avx2_f32_U_SUM; i++) s = _mm256_add_pd(s, a[i]);
+    return ((double)z - 1.0) + fa_hsum_pd_avx2(s);
+}
+/* y *= inv with one rounding (as fa_avx512_f32_scale) */
+static inline fa_avx2_f32_scale_k fa_avx2_f32_scale_prep(double inv)
+{
+    float ih = (float)inv;
+    fa_avx2_f32_scale_k k = {_mm256_set1_ps(ih), _mm256_set1_ps((float)(inv - (double)ih))};
+    return k;
+}
+static inline __m256 fa_avx2_f32_scale(__m256 v, const fa_avx2_f32_scale_k *k)
+{
+    return _mm256_fmadd_ps(v, k->ih, _mm256_mul_ps(v, k->il));
+}
+static inline fa_avx2_f32_lsm_k fa_avx2_f32_lsm_prep(double m, double L)
+{
+    float lh = (float)L;
+    fa_avx2_f32_lsm_k k = {_mm256_set1_ps((float)m), _mm256_set1_ps(lh),
+                           _mm256_set1_ps((float)(L - (double)lh))};
+    return k;
+}
+static inline __m256 fa_avx2_f32_lsm(__m256 x, const fa_avx2_f32_lsm_k *k)
+{
+    return fa_vlsm_f32_avx2(x, k->m, k->lh, k->ll);
+}
+
+typedef __m256d fa_avx2_f64_t;
+typedef __m256d fa_avx2_f64_m;
+typedef struct { __m256d s, c; } fa_avx2_f64_acc; /* Fast2Sum: s from 1.0, c */
+typedef int fa_avx2_f64_cnt;                      /* unused: the maxima go into s */
+typedef struct { __m256d iv; } fa_avx2_f64_scale_k;
+typedef struct { __m256d m, L; } fa_avx2_f64_lsm_k;
+#define fa_avx2_f64_LANES 4
+#define fa_avx2_f64_U_SUM 4
+#define fa_avx2_f64_U_MAP 2
+#define fa_avx2_f64_TAIL_ACC 1
+#define fa_avx2_f64_TAIL_MAX 1
+
+static inline __m256d fa_avx2_f64_set1(double v) { return _mm256_set1_pd(v); }
+static inline __m256d fa_avx2_f64_loadu(const double *p) { return _mm256_loadu_pd(p); }
+static inline void fa_avx2_f64_storeu(double *p, __m256d v) { _mm256_storeu_pd(p, v); }
+static inline __m256d fa_avx2_f64_first(size_t rem) { return _mm256_castsi256_pd(fa_tail4_avx2(rem)); }
+static inline __m256d fa_avx2_f64_load_part(const double *p, size_t rem, double fill)
+{
+    __m256i t = fa_tail4_avx2(rem);
+    return _mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(p, t), _mm256_castsi256_pd(t));
+}
+static inline void fa_avx2_f64_store_part(double *p, size_t rem, __m256d v)
+{
+    _mm256_maskstore_pd(p, fa_tail4_avx2(rem), v);
+}
+static inline __m256d fa_avx2_f64_max(__m256d x, __m256d m) { return _mm256_max_pd(x, m); }
+static inline double fa_avx2_f64_hmax(__m256d v) { return fa_hmax_pd_avx2(v); }
+static inline void fa_avx2_f64_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
+static inline __m256d fa_avx2_f64_two_diff(__m256d x, __m256d m, __m256d *lo)
+{
+    return fa_vtwo_diff_f64_avx2(x, m, lo);
+}
+static inline void fa_avx2_f64_expn(int nv, const __m256d *hi, const __m256d *lo, __m256d *e)
+{
+    fa_vexpn_f64_avx2(nv, hi, lo, e);
+}
+static inline __m256d fa_avx2_f64_exp1(__m256d d, const void *unused)
+{
+    (void)unused;
+    return fa_vexp_f64_avx2(d, _mm256_setzero_pd());
+}
+static inline void fa_avx2_f64_acc_init(fa_avx2_f64_acc *a)
+{
+    a->s = _mm256_set1_pd(1.0);
+    a->c = _mm256_setzero_pd();
+}
+/* as fa_avx512_f64_acc_add: Fast2Sum is exact (terms <= 1 <= s), maxima included */
+static inline void fa_avx2_f64_acc_add(fa_avx2_f64_acc *a, __m256d e, __m256d hi,
+                                       const __m256d *valid, int *cnt)
+{
+    (void)hi;
+    (void)cnt;
+    __m256d t = valid ? _mm256_and_pd(e, *valid) : e;
+    __m256d u = _mm256_add_pd(a->s, t);
+    a->c = _mm256_add_pd(a->c, _mm256_add_pd(_mm256_sub_pd(a->s, u), t));
+    a->s = u;
+}
+static inline int fa_avx2_f64_cnt_zero(void) { return 0; }
+static inline size_t fa_avx2_f64_cnt_total(int c) { (void)c; return 0; }
+static inline double fa_avx2_f64_acc_finish(const fa_avx2_f64_acc *a, size_t z)
+{
+    (void)z;
+    double sl[4 * fa_avx2_f64_U_SUM], cl[4 * fa_avx2_f64_U_SUM];
+    for (int i = 0; i < fa_avx2_f64_U_SUM; i++) {
+        _mm256_storeu_pd(sl + 4 * i, _mm256_sub_pd(a[i].s, _mm256_set1_pd(1.0)));
+        _mm256_storeu_pd(cl + 4 * i, a[i].c);
     }
+    double S = 0.0, C = 0.0;
+    for (int l = 0; l < 4 * fa_avx2_f64_U_SUM; l++) {
+        fa_acc(&S, &C, sl[l]);
+        C += cl[l];
+    }
+    return isfinite(S) ? (S - 1.0) + C : S;
+}
+static inline fa_avx2_f64_scale_k fa_avx2_f64_scale_prep(double inv)
+{
+    fa_avx2_f64_scale_k k = {_mm256_set1_pd(inv)};
+    return k;
+}
+static inline __m256d fa_avx2_f64_scale(__m256d v, const fa_avx2_f64_scale_k *k)
+{
+    return _mm256_mul_pd(v, k->iv);
+}
+static inline fa_avx2_f64_lsm_k fa_avx2_f64_lsm_prep(double m, double L)
+{
+    fa_avx2_f64_lsm_k k = {_mm256_set1_pd(m), _mm256_set1_pd(L)};
+    return k;
+}
+static inline __m256d fa_avx2_f64_lsm(__m256d x, const fa_avx2_f64_lsm_k *k)
+{
+    return fa_vlsm_f64_avx2(x, k->m, k->L);
 }
 
 #undef FA_NV32

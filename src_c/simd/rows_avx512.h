@@ -31,23 +31,6 @@ static inline __m512d fa_vaddf_pd(__m512d a, __m512d b) { return _mm512_fmadd_pd
 
 /* ---------------------------------------------------------------- float32 */
 
-static inline float fa_hrow_max_f32_avx512(const float *x, size_t n)
-{
-    const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    __m512 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
-    size_t j = 0;
-    /* max_ps(a, b) returns b when a is NaN: x first skips NaN */
-    for (; j + 64 <= n; j += 64) {
-        m0 = _mm512_max_ps(_mm512_loadu_ps(x + j), m0);
-        m1 = _mm512_max_ps(_mm512_loadu_ps(x + j + 16), m1);
-        m2 = _mm512_max_ps(_mm512_loadu_ps(x + j + 32), m2);
-        m3 = _mm512_max_ps(_mm512_loadu_ps(x + j + 48), m3);
-    }
-    for (; j + 16 <= n; j += 16) m0 = _mm512_max_ps(_mm512_loadu_ps(x + j), m0);
-    if (j < n) m0 = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, fa_tail16(n - j), x + j), m0);
-    return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
-}
-
 /* exp(hi + lo) in float32 for hi <= 0 (any magnitude, -inf included) or NaN
  * (lo: the exact tail of x - m; ignored where hi <= -104).  k = round(hi / ln2), r = hi - k ln2 (Cody-Waite: k ln2_hi has 16
  * significant bits, so hi - k ln2_hi is exact) + lo, |r| <= 0.347; exp(r) by
@@ -103,60 +86,6 @@ static inline __m512 fa_vsumexp_step_f32_avx512(__m512 x, __m512 m, __mmask16 va
     return e;
 }
 
-/* s - 1 (float32 row, sums in double: ample for a float32 result). */
-static inline double fa_hrow_sumexp_m1_f32_avx512(const float *x, size_t n, double m, float *y)
-{
-    const __m512 mv = _mm512_set1_ps((float)m);
-    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
-    __m512d b0 = _mm512_setzero_pd(), b1 = _mm512_setzero_pd();
-    size_t z = 0, j = 0;
-    for (; j + 32 <= n; j += 32) {
-        /* The row after this one (if any) is read from memory next, by its
-         * max pass: start fetching it now, while this row is computed from
-         * cache (prefetches do not fault past the end). */
-        _mm_prefetch((const char *)(x + n + j), _MM_HINT_T1);
-        _mm_prefetch((const char *)(x + n + j + 16), _MM_HINT_T1);
-        __mmask16 o0, o1;
-        __m512 e0 = fa_vsumexp_step_f32_avx512(_mm512_loadu_ps(x + j), mv, 0xFFFF, &a0, &a1, &o0);
-        __m512 e1 = fa_vsumexp_step_f32_avx512(_mm512_loadu_ps(x + j + 16), mv, 0xFFFF, &b0, &b1, &o1);
-        z += (size_t)__builtin_popcount(o0) + (size_t)__builtin_popcount(o1);
-        if (y) {
-            _mm512_storeu_ps(y + j, e0);
-            _mm512_storeu_ps(y + j + 16, e1);
-        }
-    }
-    for (; j < n; j += 16) {
-        __mmask16 valid = n - j >= 16 ? (__mmask16)0xFFFF : fa_tail16(n - j);
-        __mmask16 o;
-        __m512 e = fa_vsumexp_step_f32_avx512(_mm512_maskz_loadu_ps(valid, x + j), mv, valid, &a0,
-                                              &a1, &o);
-        z += (size_t)__builtin_popcount(o);
-        if (y) _mm512_mask_storeu_ps(y + j, valid, e);
-    }
-    double s = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(b0, b1)));
-    return ((double)z - 1.0) + s;
-}
-
-/* y *= inv with a single rounding: inv = ih + il (float32 split), y * ih by
- * FMA with the small y * il added first (softmax's last pass, <= 0.5 ULP
- * plus the error already in y; up to ~0.63 near 2^-126, where y * il
- * underflows: outputs below 1e-38). */
-static inline void fa_hrow_scale_f32_avx512(float *y, size_t n, double inv)
-{
-    float ihs = (float)inv;
-    const __m512 ih = _mm512_set1_ps(ihs), il = _mm512_set1_ps((float)(inv - (double)ihs));
-    size_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        __m512 v = _mm512_loadu_ps(y + j);
-        _mm512_storeu_ps(y + j, _mm512_fmadd_ps(v, ih, _mm512_mul_ps(v, il)));
-    }
-    if (j < n) {
-        __mmask16 t = fa_tail16(n - j);
-        __m512 v = _mm512_maskz_loadu_ps(t, y + j);
-        _mm512_mask_storeu_ps(y + j, t, _mm512_fmadd_ps(v, ih, _mm512_mul_ps(v, il)));
-    }
-}
-
 /* One vector of log_softmax's output in float32: y = (x - m) - L with
  * x - m = hi + lo exactly (TwoSum), L = Lh + Ll; the sum (hi - Lh) + (lo - Ll)
  * of two terms of one sign rounds twice: <= 1 ULP plus log1p's error.  Half
@@ -172,48 +101,7 @@ static inline __m512 fa_vlsm_f32_avx512(__m512 x, __m512 m, __m512 lh, __m512 ll
     return _mm512_add_ps(fa_vsubf_ps(hi, lh), _mm512_sub_ps(lo, ll));
 }
 
-static inline void fa_hrow_log_softmax_out_f32_avx512(const float *x, float *y, size_t n,
-                                                      double m, double L)
-{
-    float lhs = (float)L;
-    const __m512 mv = _mm512_set1_ps((float)m), lh = _mm512_set1_ps(lhs);
-    const __m512 ll = _mm512_set1_ps((float)(L - (double)lhs));
-    size_t j = 0;
-    for (; j + 16 <= n; j += 16)
-        _mm512_storeu_ps(y + j, fa_vlsm_f32_avx512(_mm512_loadu_ps(x + j), mv, lh, ll));
-    if (j < n) {
-        __mmask16 t = fa_tail16(n - j);
-        _mm512_mask_storeu_ps(y + j, t, fa_vlsm_f32_avx512(_mm512_maskz_loadu_ps(t, x + j), mv, lh, ll));
-    }
-}
-
-/* y = exp(d) over a row (the tests' sweep of fa_vexp_f32_avx512). */
-static inline void fa_hexp_row_f32_avx512(const float *d, float *y, size_t n)
-{
-    for (size_t j = 0; j < n; j += 16) {
-        __mmask16 t = n - j >= 16 ? (__mmask16)0xFFFF : fa_tail16(n - j);
-        __m512 v = _mm512_maskz_loadu_ps(t, d + j);
-        _mm512_mask_storeu_ps(y + j, t, fa_vexp_f32_avx512(v, _mm512_setzero_ps()));
-    }
-}
-
 /* ---------------------------------------------------------------- float64 */
-
-static inline double fa_hrow_max_f64_avx512(const double *x, size_t n)
-{
-    const __m512d ninf = _mm512_set1_pd(-INFINITY);
-    __m512d m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
-    size_t j = 0;
-    for (; j + 32 <= n; j += 32) {
-        m0 = _mm512_max_pd(_mm512_loadu_pd(x + j), m0);
-        m1 = _mm512_max_pd(_mm512_loadu_pd(x + j + 8), m1);
-        m2 = _mm512_max_pd(_mm512_loadu_pd(x + j + 16), m2);
-        m3 = _mm512_max_pd(_mm512_loadu_pd(x + j + 24), m3);
-    }
-    for (; j + 8 <= n; j += 8) m0 = _mm512_max_pd(_mm512_loadu_pd(x + j), m0);
-    if (j < n) m0 = _mm512_max_pd(_mm512_mask_loadu_pd(ninf, fa_tail8(n - j), x + j), m0);
-    return _mm512_reduce_max_pd(_mm512_max_pd(_mm512_max_pd(m0, m1), _mm512_max_pd(m2, m3)));
-}
 
 static inline __m512d fa_vtwo_diff_f64_avx512(__m512d x, __m512d m, __m512d *lo)
 {
@@ -292,56 +180,6 @@ static inline __m512d fa_vsumexp_step_f64_avx512(__m512d x, __m512d m, __mmask8 
     return e;
 }
 
-static inline double fa_hrow_sumexp_m1_f64_avx512(const double *x, size_t n, double m, double *y)
-{
-    const __m512d mv = _mm512_set1_pd(m);
-    __m512d s0 = _mm512_set1_pd(1.0), c0 = _mm512_setzero_pd();
-    __m512d s1 = _mm512_set1_pd(1.0), c1 = _mm512_setzero_pd();
-    size_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        _mm_prefetch((const char *)(x + n + j), _MM_HINT_T1);
-        _mm_prefetch((const char *)(x + n + j + 8), _MM_HINT_T1);
-        __m512d e0 = fa_vsumexp_step_f64_avx512(_mm512_loadu_pd(x + j), mv, 0xFF, &s0, &c0);
-        __m512d e1 = fa_vsumexp_step_f64_avx512(_mm512_loadu_pd(x + j + 8), mv, 0xFF, &s1, &c1);
-        if (y) {
-            _mm512_storeu_pd(y + j, e0);
-            _mm512_storeu_pd(y + j + 8, e1);
-        }
-    }
-    for (; j < n; j += 8) {
-        __mmask8 valid = n - j >= 8 ? (__mmask8)0xFF : fa_tail8(n - j);
-        __m512d e = fa_vsumexp_step_f64_avx512(_mm512_maskz_loadu_pd(valid, x + j), mv, valid, &s0,
-                                               &c0);
-        if (y) _mm512_mask_storeu_pd(y + j, valid, e);
-    }
-    /* remove the 1.0 each of the 16 lanes started from (exact: lanes < 2^53),
-     * then add the lanes up with compensation */
-    double sl[16], cl[16];
-    _mm512_storeu_pd(sl, _mm512_sub_pd(s0, _mm512_set1_pd(1.0)));
-    _mm512_storeu_pd(sl + 8, _mm512_sub_pd(s1, _mm512_set1_pd(1.0)));
-    _mm512_storeu_pd(cl, c0);
-    _mm512_storeu_pd(cl + 8, c1);
-    double S = 0.0, C = 0.0;
-    for (int l = 0; l < 16; l++) {
-        fa_acc(&S, &C, sl[l]);
-        C += cl[l];
-    }
-    /* S >= 1 holds the maxima: S - 1 is exact (no cancellation left) */
-    return isfinite(S) ? (S - 1.0) + C : S;
-}
-
-/* y *= inv (one rounding per element). */
-static inline void fa_hrow_scale_f64_avx512(double *y, size_t n, double inv)
-{
-    const __m512d iv = _mm512_set1_pd(inv);
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8) _mm512_storeu_pd(y + j, _mm512_mul_pd(_mm512_loadu_pd(y + j), iv));
-    if (j < n) {
-        __mmask8 t = fa_tail8(n - j);
-        _mm512_mask_storeu_pd(y + j, t, _mm512_mul_pd(_mm512_maskz_loadu_pd(t, y + j), iv));
-    }
-}
-
 /* One vector of log_softmax's output in float64: y = (hi - L) + lo with
  * x - m = hi + lo exactly (as log_softmax_one; lo dropped below -1000,
  * where it may be NaN for x = -inf).  Half the additions on the FMA pipes. */
@@ -355,26 +193,193 @@ static inline __m512d fa_vlsm_f64_avx512(__m512d x, __m512d m, __m512d lv)
     return _mm512_add_pd(fa_vsubf_pd(hi, lv), lo);
 }
 
-static inline void fa_hrow_log_softmax_out_f64_avx512(const double *x, double *y, size_t n,
-                                                      double m, double L)
+/* ------------------------------------------------------------------ traits
+ * The primitives the generic passes (ops/vec_rows.h) are written over; the
+ * list and contracts are in simd/README.md. */
+typedef __m512 fa_avx512_f32_t;
+typedef __mmask16 fa_avx512_f32_m;
+typedef struct { __m512d lo, hi; } fa_avx512_f32_acc; /* double sums of the low / high lanes */
+typedef size_t fa_avx512_f32_cnt;
+typedef struct { __m512 ih, il; } fa_avx512_f32_scale_k;
+typedef struct { __m512 m, lh, ll; } fa_avx512_f32_lsm_k;
+#define fa_avx512_f32_LANES 16
+#define fa_avx512_f32_U_SUM 2
+#define fa_avx512_f32_U_MAP 1
+#define fa_avx512_f32_TAIL_ACC 0
+#define fa_avx512_f32_TAIL_MAX 0
+
+static inline __m512 fa_avx512_f32_set1(float v) { return _mm512_set1_ps(v); }
+static inline __m512 fa_avx512_f32_loadu(const float *p) { return _mm512_loadu_ps(p); }
+static inline void fa_avx512_f32_storeu(float *p, __m512 v) { _mm512_storeu_ps(p, v); }
+static inline __mmask16 fa_avx512_f32_first(size_t rem) { return fa_tail16(rem); }
+static inline __m512 fa_avx512_f32_load_part(const float *p, size_t rem, float fill)
 {
-    const __m512d mv = _mm512_set1_pd(m), lv = _mm512_set1_pd(L);
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        _mm512_storeu_pd(y + j, fa_vlsm_f64_avx512(_mm512_loadu_pd(x + j), mv, lv));
-    if (j < n) {
-        __mmask8 t = fa_tail8(n - j);
-        _mm512_mask_storeu_pd(y + j, t, fa_vlsm_f64_avx512(_mm512_maskz_loadu_pd(t, x + j), mv, lv));
-    }
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), fa_tail16(rem), p);
+}
+static inline void fa_avx512_f32_store_part(float *p, size_t rem, __m512 v)
+{
+    _mm512_mask_storeu_ps(p, fa_tail16(rem), v);
+}
+static inline __m512 fa_avx512_f32_max(__m512 x, __m512 m) { return _mm512_max_ps(x, m); }
+static inline float fa_avx512_f32_hmax(__m512 v) { return _mm512_reduce_max_ps(v); }
+static inline void fa_avx512_f32_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
+static inline __m512 fa_avx512_f32_two_diff(__m512 x, __m512 m, __m512 *lo)
+{
+    return fa_vtwo_diff_f32_avx512(x, m, lo);
+}
+static inline void fa_avx512_f32_expn(int nv, const __m512 *hi, const __m512 *lo, __m512 *e)
+{
+    for (int i = 0; i < nv; i++) e[i] = fa_vexp_f32_avx512(hi[i], lo[i]);
+}
+static inline __m512 fa_avx512_f32_exp1(__m512 d, const void *unused)
+{
+    (void)unused;
+    return fa_vexp_f32_avx512(d, _mm512_setzero_ps());
+}
+static inline void fa_avx512_f32_acc_init(fa_avx512_f32_acc *a)
+{
+    a->lo = a->hi = _mm512_setzero_pd();
+}
+/* e added in double to the lanes of a where valid and x - m (hi) != 0; the
+ * lanes where x - m == 0 (the maxima; never inf - inf = NaN) counted. */
+static inline void fa_avx512_f32_acc_add(fa_avx512_f32_acc *a, __m512 e, __m512 hi,
+                                         const __mmask16 *valid, size_t *cnt)
+{
+    __mmask16 v = valid ? *valid : (__mmask16)0xFFFF;
+    __mmask16 one = _mm512_mask_cmp_ps_mask(v, hi, _mm512_setzero_ps(), _CMP_EQ_OQ);
+    __mmask16 add = v & (__mmask16)~one;
+    a->lo = _mm512_mask_add_pd(a->lo, (__mmask8)add, a->lo, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+    a->hi = _mm512_mask_add_pd(a->hi, (__mmask8)(add >> 8), a->hi,
+                               _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+    *cnt += (size_t)__builtin_popcount(one);
+}
+static inline size_t fa_avx512_f32_cnt_zero(void) { return 0; }
+static inline size_t fa_avx512_f32_cnt_total(size_t c) { return c; }
+/* s - 1 = (count - 1) + sum: the count is exact */
+static inline double fa_avx512_f32_acc_finish(const fa_avx512_f32_acc *a, size_t z)
+{
+    __m512d s = _mm512_add_pd(_mm512_add_pd(a[0].lo, a[0].hi), _mm512_add_pd(a[1].lo, a[1].hi));
+    return ((double)z - 1.0) + _mm512_reduce_add_pd(s);
+}
+/* y *= inv with one rounding: inv = ih + il (float32 split), y * ih by FMA
+ * with the small y * il added first (<= 0.5 ULP plus the error already in y;
+ * up to ~0.63 near 2^-126, where y * il underflows: outputs below 1e-38) */
+static inline fa_avx512_f32_scale_k fa_avx512_f32_scale_prep(double inv)
+{
+    float ih = (float)inv;
+    fa_avx512_f32_scale_k k = {_mm512_set1_ps(ih), _mm512_set1_ps((float)(inv - (double)ih))};
+    return k;
+}
+static inline __m512 fa_avx512_f32_scale(__m512 v, const fa_avx512_f32_scale_k *k)
+{
+    return _mm512_fmadd_ps(v, k->ih, _mm512_mul_ps(v, k->il));
+}
+static inline fa_avx512_f32_lsm_k fa_avx512_f32_lsm_prep(double m, double L)
+{
+    float lh = (float)L;
+    fa_avx512_f32_lsm_k k = {_mm512_set1_ps((float)m), _mm512_set1_ps(lh),
+                             _mm512_set1_ps((float)(L - (double)lh))};
+    return k;
+}
+static inline __m512 fa_avx512_f32_lsm(__m512 x, const fa_avx512_f32_lsm_k *k)
+{
+    return fa_vlsm_f32_avx512(x, k->m, k->lh, k->ll);
 }
 
-static inline void fa_hexp_row_f64_avx512(const double *d, double *y, size_t n)
+typedef __m512d fa_avx512_f64_t;
+typedef __mmask8 fa_avx512_f64_m;
+typedef struct { __m512d s, c; } fa_avx512_f64_acc; /* Fast2Sum: s from 1.0, c */
+typedef int fa_avx512_f64_cnt;                      /* unused: the maxima go into s */
+typedef struct { __m512d iv; } fa_avx512_f64_scale_k;
+typedef struct { __m512d m, L; } fa_avx512_f64_lsm_k;
+#define fa_avx512_f64_LANES 8
+#define fa_avx512_f64_U_SUM 2
+#define fa_avx512_f64_U_MAP 1
+#define fa_avx512_f64_TAIL_ACC 0
+#define fa_avx512_f64_TAIL_MAX 0
+
+static inline __m512d fa_avx512_f64_set1(double v) { return _mm512_set1_pd(v); }
+static inline __m512d fa_avx512_f64_loadu(const double *p) { return _mm512_loadu_pd(p); }
+static inline void fa_avx512_f64_storeu(double *p, __m512d v) { _mm512_storeu_pd(p, v); }
+static inline __mmask8 fa_avx512_f64_first(size_t rem) { return fa_tail8(rem); }
+static inline __m512d fa_avx512_f64_load_part(const double *p, size_t rem, double fill)
 {
-    for (size_t j = 0; j < n; j += 8) {
-        __mmask8 t = n - j >= 8 ? (__mmask8)0xFF : fa_tail8(n - j);
-        __m512d v = _mm512_maskz_loadu_pd(t, d + j);
-        _mm512_mask_storeu_pd(y + j, t, fa_vexp_f64_avx512(v, _mm512_setzero_pd()));
+    return _mm512_mask_loadu_pd(_mm512_set1_pd(fill), fa_tail8(rem), p);
+}
+static inline void fa_avx512_f64_store_part(double *p, size_t rem, __m512d v)
+{
+    _mm512_mask_storeu_pd(p, fa_tail8(rem), v);
+}
+static inline __m512d fa_avx512_f64_max(__m512d x, __m512d m) { return _mm512_max_pd(x, m); }
+static inline double fa_avx512_f64_hmax(__m512d v) { return _mm512_reduce_max_pd(v); }
+static inline void fa_avx512_f64_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
+static inline __m512d fa_avx512_f64_two_diff(__m512d x, __m512d m, __m512d *lo)
+{
+    return fa_vtwo_diff_f64_avx512(x, m, lo);
+}
+static inline void fa_avx512_f64_expn(int nv, const __m512d *hi, const __m512d *lo, __m512d *e)
+{
+    for (int i = 0; i < nv; i++) e[i] = fa_vexp_f64_avx512(hi[i], lo[i]);
+}
+static inline __m512d fa_avx512_f64_exp1(__m512d d, const void *unused)
+{
+    (void)unused;
+    return fa_vexp_f64_avx512(d, _mm512_setzero_pd());
+}
+static inline void fa_avx512_f64_acc_init(fa_avx512_f64_acc *a)
+{
+    a->s = _mm512_set1_pd(1.0);
+    a->c = _mm512_setzero_pd();
+}
+/* Every term is <= 1 (or NaN) and s >= 1, so Fast2Sum is exact; the maxima
+ * (terms exactly 1) are added like the others: exact too, and s - 1 is
+ * taken exactly at the end. */
+static inline void fa_avx512_f64_acc_add(fa_avx512_f64_acc *a, __m512d e, __m512d hi,
+                                         const __mmask8 *valid, int *cnt)
+{
+    (void)hi;
+    (void)cnt;
+    __m512d t = valid ? _mm512_maskz_mov_pd(*valid, e) : e;
+    __m512d u = _mm512_add_pd(a->s, t);
+    a->c = _mm512_add_pd(a->c, _mm512_add_pd(_mm512_sub_pd(a->s, u), t));
+    a->s = u;
+}
+static inline int fa_avx512_f64_cnt_zero(void) { return 0; }
+static inline size_t fa_avx512_f64_cnt_total(int c) { (void)c; return 0; }
+/* the 1.0 each lane started from removed (exact), the lanes added up with
+ * compensation; S >= 1 holds the maxima, so S - 1 is exact */
+static inline double fa_avx512_f64_acc_finish(const fa_avx512_f64_acc *a, size_t z)
+{
+    (void)z;
+    double sl[16], cl[16];
+    for (int i = 0; i < 2; i++) {
+        _mm512_storeu_pd(sl + 8 * i, _mm512_sub_pd(a[i].s, _mm512_set1_pd(1.0)));
+        _mm512_storeu_pd(cl + 8 * i, a[i].c);
     }
+    double S = 0.0, C = 0.0;
+    for (int l = 0; l < 16; l++) {
+        fa_acc(&S, &C, sl[l]);
+        C += cl[l];
+    }
+    return isfinite(S) ? (S - 1.0) + C : S;
+}
+static inline fa_avx512_f64_scale_k fa_avx512_f64_scale_prep(double inv)
+{
+    fa_avx512_f64_scale_k k = {_mm512_set1_pd(inv)};
+    return k;
+}
+static inline __m512d fa_avx512_f64_scale(__m512d v, const fa_avx512_f64_scale_k *k)
+{
+    return _mm512_mul_pd(v, k->iv);
+}
+static inline fa_avx512_f64_lsm_k fa_avx512_f64_lsm_prep(double m, double L)
+{
+    fa_avx512_f64_lsm_k k = {_mm512_set1_pd(m), _mm512_set1_pd(L)};
+    return k;
+}
+static inline __m512d fa_avx512_f64_lsm(__m512d x, const fa_avx512_f64_lsm_k *k)
+{
+    return fa_vlsm_f64_avx512(x, k->m, k->L);
 }
 
 #endif /* FA_ROWS_AVX512_H */

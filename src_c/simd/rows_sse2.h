@@ -90,23 +90,6 @@ static inline __m128 fa_tail_mask_ps_sse2(size_t rem)
 
 /* ---------------------------------------------------------------- float32 */
 
-static inline float fa_hrow_max_f32_sse2(const float *x, size_t n)
-{
-    const __m128 ninf = _mm_set1_ps(-INFINITY);
-    __m128 m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
-    size_t j = 0;
-    /* max_ps(a, b) returns b when a is NaN: x first skips NaN */
-    for (; j + 16 <= n; j += 16) {
-        m0 = _mm_max_ps(_mm_loadu_ps(x + j), m0);
-        m1 = _mm_max_ps(_mm_loadu_ps(x + j + 4), m1);
-        m2 = _mm_max_ps(_mm_loadu_ps(x + j + 8), m2);
-        m3 = _mm_max_ps(_mm_loadu_ps(x + j + 12), m3);
-    }
-    for (; j + 4 <= n; j += 4) m0 = _mm_max_ps(_mm_loadu_ps(x + j), m0);
-    if (j < n) m1 = _mm_max_ps(fa_tail_load_ps_sse2(x + j, n - j, -INFINITY), m1);
-    return fa_hmax_ps_sse2(_mm_max_ps(_mm_max_ps(m0, m1), _mm_max_ps(m2, m3)));
-}
-
 /* e[i] = exp(hi[i] + lo[i]) in float32 for nv <= FA_SSE2_NV vectors, hi <= 0
  * (any magnitude, -inf included) or NaN; lo: the exact tail of x - m,
  * ignored where hi <= -104.
@@ -187,17 +170,6 @@ static inline __m128 fa_vexp_f32_sse2(__m128 hi, __m128 lo)
     return e;
 }
 
-/* y = exp(d) over a row (the tests' sweep of fa_vexp_f32_sse2). */
-static inline void fa_hexp_row_f32_sse2(const float *d, float *y, size_t n)
-{
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4)
-        _mm_storeu_ps(y + j, fa_vexp_f32_sse2(_mm_loadu_ps(d + j), _mm_setzero_ps()));
-    if (j < n)
-        fa_tail_store_ps_sse2(y + j, n - j,
-                              fa_vexp_f32_sse2(fa_tail_load_ps_sse2(d + j, n - j, 0.0f), _mm_setzero_ps()));
-}
-
 /* x - m = hi + lo exactly (TwoSum). */
 static inline __m128 fa_vtwo_diff_f32_sse2(__m128 x, __m128 m, __m128 *lo)
 {
@@ -206,80 +178,6 @@ static inline __m128 fa_vtwo_diff_f32_sse2(__m128 x, __m128 m, __m128 *lo)
     __m128 mv = _mm_sub_ps(xv, hi);
     *lo = _mm_add_ps(_mm_sub_ps(x, xv), _mm_sub_ps(mv, m));
     return hi;
-}
-
-/* nv vectors of the sum pass: e[i] = exp(x[i] - m); the lanes where
- * x - m == 0 are counted in *cnt (the compare mask is -1: subtracting it
- * adds 1), the others added in double to acc[i].  valid: NULL for full
- * vectors, else (nv == 1) the lanes to use: the others are padding and must
- * add nothing to the sum or the count. */
-static inline void fa_vsumexp_steps_f32_sse2(int nv, const __m128 *x, __m128 m, const __m128 *valid,
-                                             __m128d *acc, __m128i *cnt, __m128 *e)
-{
-    __m128 hi[FA_SSE2_NV], lo[FA_SSE2_NV];
-    for (int i = 0; i < nv; i++) hi[i] = fa_vtwo_diff_f32_sse2(x[i], m, &lo[i]);
-    fa_vexpn_f32_sse2(nv, hi, lo, e);
-    for (int i = 0; i < nv; i++) {
-        /* x - m == 0 exactly at the maxima (and never for inf - inf = NaN) */
-        __m128 one = _mm_cmpeq_ps(hi[i], _mm_setzero_ps());
-        __m128 t = e[i];
-        if (valid) {
-            one = _mm_and_ps(one, *valid);
-            t = _mm_and_ps(t, *valid);
-        }
-        t = _mm_andnot_ps(one, t); /* NaN stays (one is false there) */
-        *cnt = _mm_sub_epi32(*cnt, _mm_castps_si128(one));
-        /* halves to double, added (rounding <= 2^-53 relative, as the
-         * accumulation itself) and accumulated: one accumulator per vector */
-        acc[i] = _mm_add_pd(acc[i], _mm_add_pd(_mm_cvtps_pd(t), _mm_cvtps_pd(_mm_movehl_ps(t, t))));
-    }
-}
-
-/* s - 1 (float32 row, sums in double: ample for a float32 result). */
-static inline double fa_hrow_sumexp_m1_f32_sse2(const float *x, size_t n, double m, float *y)
-{
-    const __m128 mv = _mm_set1_ps((float)m);
-    __m128d acc[FA_SSE2_NV];
-    __m128 xv[FA_SSE2_NV], e[FA_SSE2_NV];
-    for (int i = 0; i < FA_SSE2_NV; i++) acc[i] = _mm_setzero_pd();
-    size_t z = 0, j = 0;
-    while (j + 4 * FA_SSE2_NV <= n) {
-        /* The maxima are counted in uint32 lanes, each incremented at most
-         * FA_SSE2_NV times per 4 * FA_SSE2_NV elements: blocks of at most
-         * 2^32 elements keep them below 2^30 (no overflow, whatever n). */
-        size_t stop = n - j > ((size_t)1 << 32) ? j + ((size_t)1 << 32) : n;
-        __m128i cnt = _mm_setzero_si128();
-        for (; j + 4 * FA_SSE2_NV <= stop; j += 4 * FA_SSE2_NV) {
-            /* The row after this one (if any) is read from memory next, by
-             * its max pass: start fetching it now, one 64-byte line per 16
-             * elements, while this row is computed from cache (prefetches
-             * do not fault past the end). */
-            _mm_prefetch((const char *)(x + n + j), _MM_HINT_T1);
-            for (int i = 0; i < FA_SSE2_NV; i++) xv[i] = _mm_loadu_ps(x + j + 4 * i);
-            fa_vsumexp_steps_f32_sse2(FA_SSE2_NV, xv, mv, NULL, acc, &cnt, e);
-            if (y)
-                for (int i = 0; i < FA_SSE2_NV; i++) _mm_storeu_ps(y + j + 4 * i, e[i]);
-        }
-        z += fa_hsum_epu32_sse2(cnt);
-    }
-    if (j < n) {
-        __m128i cnt = _mm_setzero_si128();
-        for (; j + 4 <= n; j += 4) {
-            xv[0] = _mm_loadu_ps(x + j);
-            fa_vsumexp_steps_f32_sse2(1, xv, mv, NULL, acc, &cnt, e);
-            if (y) _mm_storeu_ps(y + j, e[0]);
-        }
-        if (j < n) {
-            __m128 valid = fa_tail_mask_ps_sse2(n - j);
-            xv[0] = fa_tail_load_ps_sse2(x + j, n - j, 0.0f);
-            fa_vsumexp_steps_f32_sse2(1, xv, mv, &valid, acc + 1, &cnt, e);
-            if (y) fa_tail_store_ps_sse2(y + j, n - j, e[0]);
-        }
-        z += fa_hsum_epu32_sse2(cnt);
-    }
-    __m128d s = acc[0];
-    for (int i = 1; i < FA_SSE2_NV; i++) s = _mm_add_pd(s, acc[i]);
-    return ((double)z - 1.0) + fa_hsum_pd_sse2(s);
 }
 
 /* y = (float)((double)y * inv): the portable formula, exactly (one double
@@ -291,20 +189,6 @@ static inline __m128 fa_vscale_f32_sse2(__m128 v, __m128d iv)
     __m128d a = _mm_mul_pd(_mm_cvtps_pd(v), iv);
     __m128d b = _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(v, v)), iv);
     return _mm_movelh_ps(_mm_cvtpd_ps(a), _mm_cvtpd_ps(b));
-}
-
-static inline void fa_hrow_scale_f32_sse2(float *y, size_t n, double inv)
-{
-    const __m128d iv = _mm_set1_pd(inv);
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        __m128 v0 = _mm_loadu_ps(y + j), v1 = _mm_loadu_ps(y + j + 4);
-        _mm_storeu_ps(y + j, fa_vscale_f32_sse2(v0, iv));
-        _mm_storeu_ps(y + j + 4, fa_vscale_f32_sse2(v1, iv));
-    }
-    for (; j + 4 <= n; j += 4) _mm_storeu_ps(y + j, fa_vscale_f32_sse2(_mm_loadu_ps(y + j), iv));
-    if (j < n)
-        fa_tail_store_ps_sse2(y + j, n - j, fa_vscale_f32_sse2(fa_tail_load_ps_sse2(y + j, n - j, 0.0f), iv));
 }
 
 /* One vector of log_softmax's output: the portable formula exactly,
@@ -320,44 +204,11 @@ static inline __m128 fa_vlsm_f32_sse2(__m128 x, __m128d m, __m128d L)
     return _mm_movelh_ps(_mm_cvtpd_ps(a), _mm_cvtpd_ps(b));
 }
 
-static inline void fa_hrow_log_softmax_out_f32_sse2(const float *x, float *y, size_t n,
-                                                    double m, double L)
-{
-    /* m is a float32 (the row's max) */
-    const __m128d mv = _mm_set1_pd(m), lv = _mm_set1_pd(L);
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        __m128 r0 = fa_vlsm_f32_sse2(_mm_loadu_ps(x + j), mv, lv);
-        __m128 r1 = fa_vlsm_f32_sse2(_mm_loadu_ps(x + j + 4), mv, lv);
-        _mm_storeu_ps(y + j, r0);
-        _mm_storeu_ps(y + j + 4, r1);
-    }
-    for (; j + 4 <= n; j += 4) _mm_storeu_ps(y + j, fa_vlsm_f32_sse2(_mm_loadu_ps(x + j), mv, lv));
-    if (j < n)
-        fa_tail_store_ps_sse2(y + j, n - j, fa_vlsm_f32_sse2(fa_tail_load_ps_sse2(x + j, n - j, 0.0f), mv, lv));
-}
-
 /* ---------------------------------------------------------------- float64 */
 
 /* The float64 tail is one element: it goes through the low lane of a vector
  * (_mm_set_sd / _mm_cvtsd_f64), the high lane masked out of sums and counts
  * (or -inf for the max). */
-
-static inline double fa_hrow_max_f64_sse2(const double *x, size_t n)
-{
-    const __m128d ninf = _mm_set1_pd(-INFINITY);
-    __m128d m0 = ninf, m1 = ninf, m2 = ninf, m3 = ninf;
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        m0 = _mm_max_pd(_mm_loadu_pd(x + j), m0);
-        m1 = _mm_max_pd(_mm_loadu_pd(x + j + 2), m1);
-        m2 = _mm_max_pd(_mm_loadu_pd(x + j + 4), m2);
-        m3 = _mm_max_pd(_mm_loadu_pd(x + j + 6), m3);
-    }
-    for (; j + 2 <= n; j += 2) m0 = _mm_max_pd(_mm_loadu_pd(x + j), m0);
-    if (j < n) m1 = _mm_max_pd(_mm_set_pd(-INFINITY, x[j]), m1); /* high lane: padding */
-    return fa_hmax_pd_sse2(_mm_max_pd(_mm_max_pd(m0, m1), _mm_max_pd(m2, m3)));
-}
 
 static inline __m128d fa_vtwo_diff_f64_sse2(__m128d x, __m128d m, __m128d *lo)
 {
@@ -446,98 +297,6 @@ static inline __m128d fa_vexp_f64_sse2(__m128d hi, __m128d lo)
     return e;
 }
 
-static inline void fa_hexp_row_f64_sse2(const double *d, double *y, size_t n)
-{
-    size_t j = 0;
-    for (; j + 2 <= n; j += 2) _mm_storeu_pd(y + j, fa_vexp_f64_sse2(_mm_loadu_pd(d + j), _mm_setzero_pd()));
-    if (j < n) y[j] = _mm_cvtsd_f64(fa_vexp_f64_sse2(_mm_set_sd(d[j]), _mm_setzero_pd()));
-}
-
-/* nv vectors of the float64 sum pass.  The accumulator lanes start at 1.0
- * and every term is <= 1 (or NaN), so |s| >= |t| and Fast2Sum (3 operations)
- * is exact: (s[i], c[i]) is a compensated sum.  The maxima are counted in
- * the 64-bit lanes of *cnt.  valid: as in the float32 pass. */
-static inline void fa_vsumexp_steps_f64_sse2(int nv, const __m128d *x, __m128d m, const __m128d *valid,
-                                             __m128d *s, __m128d *c, __m128i *cnt, __m128d *e)
-{
-    __m128d hi[FA_SSE2_NV], lo[FA_SSE2_NV];
-    for (int i = 0; i < nv; i++) hi[i] = fa_vtwo_diff_f64_sse2(x[i], m, &lo[i]);
-    fa_vexpn_f64_sse2(nv, hi, lo, e);
-    for (int i = 0; i < nv; i++) {
-        __m128d one = _mm_cmpeq_pd(hi[i], _mm_setzero_pd());
-        __m128d t = e[i];
-        if (valid) {
-            one = _mm_and_pd(one, *valid);
-            t = _mm_and_pd(t, *valid);
-        }
-        t = _mm_andnot_pd(one, t);
-        *cnt = _mm_sub_epi64(*cnt, _mm_castpd_si128(one));
-        __m128d u = _mm_add_pd(s[i], t);
-        c[i] = _mm_add_pd(c[i], _mm_add_pd(_mm_sub_pd(s[i], u), t));
-        s[i] = u;
-    }
-}
-
-static inline double fa_hrow_sumexp_m1_f64_sse2(const double *x, size_t n, double m, double *y)
-{
-    const __m128d mv = _mm_set1_pd(m);
-    __m128d s[FA_SSE2_NV], c[FA_SSE2_NV], xv[FA_SSE2_NV], e[FA_SSE2_NV];
-    for (int i = 0; i < FA_SSE2_NV; i++) {
-        s[i] = _mm_set1_pd(1.0);
-        c[i] = _mm_setzero_pd();
-    }
-    __m128i cnt = _mm_setzero_si128();
-    size_t j = 0;
-    for (; j + 2 * FA_SSE2_NV <= n; j += 2 * FA_SSE2_NV) {
-        /* next row: one 64-byte line per 8 elements (see the float32 pass) */
-        _mm_prefetch((const char *)(x + n + j), _MM_HINT_T1);
-        for (int i = 0; i < FA_SSE2_NV; i++) xv[i] = _mm_loadu_pd(x + j + 2 * i);
-        fa_vsumexp_steps_f64_sse2(FA_SSE2_NV, xv, mv, NULL, s, c, &cnt, e);
-        if (y)
-            for (int i = 0; i < FA_SSE2_NV; i++) _mm_storeu_pd(y + j + 2 * i, e[i]);
-    }
-    for (; j + 2 <= n; j += 2) {
-        xv[0] = _mm_loadu_pd(x + j);
-        fa_vsumexp_steps_f64_sse2(1, xv, mv, NULL, s, c, &cnt, e);
-        if (y) _mm_storeu_pd(y + j, e[0]);
-    }
-    if (j < n) {
-        /* one element, in the low lane; the high lane (0.0) is masked out */
-        __m128d valid = _mm_castsi128_pd(_mm_set_epi64x(0, -1));
-        xv[0] = _mm_set_sd(x[j]);
-        fa_vsumexp_steps_f64_sse2(1, xv, mv, &valid, s + 1, c + 1, &cnt, e);
-        if (y) y[j] = _mm_cvtsd_f64(e[0]);
-    }
-    /* remove the 1.0 each of the 2 * FA_SSE2_NV lanes started from (exact:
-     * lanes < 2^53), then add the lanes up with compensation */
-    double sl[2 * FA_SSE2_NV], cl[2 * FA_SSE2_NV];
-    for (int i = 0; i < FA_SSE2_NV; i++) {
-        _mm_storeu_pd(sl + 2 * i, _mm_sub_pd(s[i], _mm_set1_pd(1.0)));
-        _mm_storeu_pd(cl + 2 * i, c[i]);
-    }
-    double S = 0.0, C = 0.0;
-    for (int l = 0; l < 2 * FA_SSE2_NV; l++) {
-        fa_acc(&S, &C, sl[l]);
-        C += cl[l];
-    }
-    size_t z = fa_hsum_epi64_sse2(cnt);
-    return ((double)z - 1.0) + fa_acc_value(S, C);
-}
-
-/* y *= inv (one rounding per element). */
-static inline void fa_hrow_scale_f64_sse2(double *y, size_t n, double inv)
-{
-    const __m128d iv = _mm_set1_pd(inv);
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        __m128d v0 = _mm_loadu_pd(y + j), v1 = _mm_loadu_pd(y + j + 2);
-        _mm_storeu_pd(y + j, _mm_mul_pd(v0, iv));
-        _mm_storeu_pd(y + j + 2, _mm_mul_pd(v1, iv));
-    }
-    for (; j + 2 <= n; j += 2) _mm_storeu_pd(y + j, _mm_mul_pd(_mm_loadu_pd(y + j), iv));
-    if (j < n) y[j] = y[j] * inv;
-}
-
 /* y = (hi - L) + lo with x - m = hi + lo exactly (as log_softmax_one; lo
  * dropped below -1000, where it may be NaN for x = -inf). */
 static inline __m128d fa_vlsm_f64_sse2(__m128d x, __m128d m, __m128d lv)
@@ -548,20 +307,189 @@ static inline __m128d fa_vlsm_f64_sse2(__m128d x, __m128d m, __m128d lv)
     return _mm_add_pd(_mm_sub_pd(hi, lv), lo);
 }
 
-static inline void fa_hrow_log_softmax_out_f64_sse2(const double *x, double *y, size_t n,
-                                                    double m, double L)
+/* ------------------------------------------------------------------ traits
+ * The primitives the generic passes (ops/vec_rows.h) are written over; the
+ * list and contracts are in simd/README.md.  Partial float32 vectors go
+ * through a small stack buffer (fa_tail_load_ps_sse2), a partial float64
+ * vector is its low lane. */
+typedef __m128 fa_sse2_f32_t;
+typedef __m128 fa_sse2_f32_m;
+typedef __m128d fa_sse2_f32_acc;
+typedef __m128i fa_sse2_f32_cnt;
+typedef struct { __m128d iv; } fa_sse2_f32_scale_k;
+typedef struct { __m128d m, L; } fa_sse2_f32_lsm_k;
+#define fa_sse2_f32_LANES 4
+#define fa_sse2_f32_U_SUM FA_SSE2_NV
+#define fa_sse2_f32_U_MAP 2
+#define fa_sse2_f32_TAIL_ACC 1
+#define fa_sse2_f32_TAIL_MAX 1
+
+static inline __m128 fa_sse2_f32_set1(float v) { return _mm_set1_ps(v); }
+static inline __m128 fa_sse2_f32_loadu(const float *p) { return _mm_loadu_ps(p); }
+static inline void fa_sse2_f32_storeu(float *p, __m128 v) { _mm_storeu_ps(p, v); }
+static inline __m128 fa_sse2_f32_first(size_t rem) { return fa_tail_mask_ps_sse2(rem); }
+static inline __m128 fa_sse2_f32_load_part(const float *p, size_t rem, float fill)
 {
-    const __m128d mv = _mm_set1_pd(m), lv = _mm_set1_pd(L);
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        __m128d r0 = fa_vlsm_f64_sse2(_mm_loadu_pd(x + j), mv, lv);
-        __m128d r1 = fa_vlsm_f64_sse2(_mm_loadu_pd(x + j + 2), mv, lv);
-        _mm_storeu_pd(y + j, r0);
-        _mm_storeu_pd(y + j + 2, r1);
+    return fa_tail_load_ps_sse2(p, rem, fill);
+}
+static inline void fa_sse2_f32_store_part(float *p, size_t rem, __m128 v)
+{
+    fa_tail_store_ps_sse2(p, rem, v);
+}
+static inline __m128 fa_sse2_f32_max(__m128 x, __m128 m) { return _mm_max_ps(x, m); }
+static inline float fa_sse2_f32_hmax(__m128 v) { return fa_hmax_ps_sse2(v); }
+static inline void fa_sse2_f32_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
+static inline __m128 fa_sse2_f32_two_diff(__m128 x, __m128 m, __m128 *lo)
+{
+    return fa_vtwo_diff_f32_sse2(x, m, lo);
+}
+static inline void fa_sse2_f32_expn(int nv, const __m128 *hi, const __m128 *lo, __m128 *e)
+{
+    fa_vexpn_f32_sse2(nv, hi, lo, e);
+}
+static inline __m128 fa_sse2_f32_exp1(__m128 d, const void *unused)
+{
+    (void)unused;
+    return fa_vexp_f32_sse2(d, _mm_setzero_ps());
+}
+static inline void fa_sse2_f32_acc_init(__m128d *a) { *a = _mm_setzero_pd(); }
+/* as fa_avx2_f32_acc_add */
+static inline void fa_sse2_f32_acc_add(__m128d *a, __m128 e, __m128 hi, const __m128 *valid,
+                                       __m128i *cnt)
+{
+    __m128 one = _mm_cmpeq_ps(hi, _mm_setzero_ps()), t = e;
+    if (valid) {
+        one = _mm_and_ps(one, *valid);
+        t = _mm_and_ps(t, *valid);
     }
-    for (; j + 2 <= n; j += 2) _mm_storeu_pd(y + j, fa_vlsm_f64_sse2(_mm_loadu_pd(x + j), mv, lv));
-    if (j < n) y[j] = _mm_cvtsd_f64(fa_vlsm_f64_sse2(_mm_set_sd(x[j]), mv, lv));
+    t = _mm_andnot_ps(one, t);
+    *cnt = _mm_sub_epi32(*cnt, _mm_castps_si128(one));
+    *a = _mm_add_pd(*a, _mm_add_pd(_mm_cvtps_pd(t), _mm_cvtps_pd(_mm_movehl_ps(t, t))));
+}
+static inline __m128i fa_sse2_f32_cnt_zero(void) { return _mm_setzero_si128(); }
+static inline size_t fa_sse2_f32_cnt_total(__m128i c) { return fa_hsum_epu32_sse2(c); }
+static inline double fa_sse2_f32_acc_finish(const __m128d *a, size_t z)
+{
+    __m128d s = a[0];
+    for (int i = 1; i < fa_sse2_f32_U_SUM; i++) s = _mm_add_pd(s, a[i]);
+    return ((double)z - 1.0) + fa_hsum_pd_sse2(s);
+}
+static inline fa_sse2_f32_scale_k fa_sse2_f32_scale_prep(double inv)
+{
+    fa_sse2_f32_scale_k k = {_mm_set1_pd(inv)};
+    return k;
+}
+static inline __m128 fa_sse2_f32_scale(__m128 v, const fa_sse2_f32_scale_k *k)
+{
+    return fa_vscale_f32_sse2(v, k->iv);
+}
+static inline fa_sse2_f32_lsm_k fa_sse2_f32_lsm_prep(double m, double L)
+{
+    fa_sse2_f32_lsm_k k = {_mm_set1_pd(m), _mm_set1_pd(L)}; /* m is a float32 (the row's max) */
+    return k;
+}
+static inline __m128 fa_sse2_f32_lsm(__m128 x, const fa_sse2_f32_lsm_k *k)
+{
+    return fa_vlsm_f32_sse2(x, k->m, k->L);
 }
 
-#undef FA_SSE2_NV
+typedef __m128d fa_sse2_f64_t;
+typedef __m128d fa_sse2_f64_m;
+typedef struct { __m128d s, c; } fa_sse2_f64_acc; /* Fast2Sum: s from 1.0, c */
+typedef int fa_sse2_f64_cnt;                      /* unused: the maxima go into s */
+typedef struct { __m128d iv; } fa_sse2_f64_scale_k;
+typedef struct { __m128d m, L; } fa_sse2_f64_lsm_k;
+#define fa_sse2_f64_LANES 2
+#define fa_sse2_f64_U_SUM FA_SSE2_NV
+#define fa_sse2_f64_U_MAP 2
+#define fa_sse2_f64_TAIL_ACC 1
+#define fa_sse2_f64_TAIL_MAX 1
+
+static inline __m128d fa_sse2_f64_set1(double v) { return _mm_set1_pd(v); }
+static inline __m128d fa_sse2_f64_loadu(const double *p) { return _mm_loadu_pd(p); }
+static inline void fa_sse2_f64_storeu(double *p, __m128d v) { _mm_storeu_pd(p, v); }
+/* rem is 1 here: the low lane */
+static inline __m128d fa_sse2_f64_first(size_t rem)
+{
+    (void)rem;
+    return _mm_castsi128_pd(_mm_set_epi64x(0, -1));
+}
+static inline __m128d fa_sse2_f64_load_part(const double *p, size_t rem, double fill)
+{
+    (void)rem;
+    return _mm_set_pd(fill, p[0]);
+}
+static inline void fa_sse2_f64_store_part(double *p, size_t rem, __m128d v)
+{
+    (void)rem;
+    _mm_store_sd(p, v);
+}
+static inline __m128d fa_sse2_f64_max(__m128d x, __m128d m) { return _mm_max_pd(x, m); }
+static inline double fa_sse2_f64_hmax(__m128d v) { return fa_hmax_pd_sse2(v); }
+static inline void fa_sse2_f64_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
+static inline __m128d fa_sse2_f64_two_diff(__m128d x, __m128d m, __m128d *lo)
+{
+    return fa_vtwo_diff_f64_sse2(x, m, lo);
+}
+static inline void fa_sse2_f64_expn(int nv, const __m128d *hi, const __m128d *lo, __m128d *e)
+{
+    fa_vexpn_f64_sse2(nv, hi, lo, e);
+}
+static inline __m128d fa_sse2_f64_exp1(__m128d d, const void *unused)
+{
+    (void)unused;
+    return fa_vexp_f64_sse2(d, _mm_setzero_pd());
+}
+static inline void fa_sse2_f64_acc_init(fa_sse2_f64_acc *a)
+{
+    a->s = _mm_set1_pd(1.0);
+    a->c = _mm_setzero_pd();
+}
+/* as fa_avx512_f64_acc_add */
+static inline void fa_sse2_f64_acc_add(fa_sse2_f64_acc *a, __m128d e, __m128d hi,
+                                       const __m128d *valid, int *cnt)
+{
+    (void)hi;
+    (void)cnt;
+    __m128d t = valid ? _mm_and_pd(e, *valid) : e;
+    __m128d u = _mm_add_pd(a->s, t);
+    a->c = _mm_add_pd(a->c, _mm_add_pd(_mm_sub_pd(a->s, u), t));
+    a->s = u;
+}
+static inline int fa_sse2_f64_cnt_zero(void) { return 0; }
+static inline size_t fa_sse2_f64_cnt_total(int c) { (void)c; return 0; }
+static inline double fa_sse2_f64_acc_finish(const fa_sse2_f64_acc *a, size_t z)
+{
+    (void)z;
+    double sl[2 * FA_SSE2_NV], cl[2 * FA_SSE2_NV];
+    for (int i = 0; i < FA_SSE2_NV; i++) {
+        _mm_storeu_pd(sl + 2 * i, _mm_sub_pd(a[i].s, _mm_set1_pd(1.0)));
+        _mm_storeu_pd(cl + 2 * i, a[i].c);
+    }
+    double S = 0.0, C = 0.0;
+    for (int l = 0; l < 2 * FA_SSE2_NV; l++) {
+        fa_acc(&S, &C, sl[l]);
+        C += cl[l];
+    }
+    return isfinite(S) ? (S - 1.0) + C : S;
+}
+static inline fa_sse2_f64_scale_k fa_sse2_f64_scale_prep(double inv)
+{
+    fa_sse2_f64_scale_k k = {_mm_set1_pd(inv)};
+    return k;
+}
+static inline __m128d fa_sse2_f64_scale(__m128d v, const fa_sse2_f64_scale_k *k)
+{
+    return _mm_mul_pd(v, k->iv);
+}
+static inline fa_sse2_f64_lsm_k fa_sse2_f64_lsm_prep(double m, double L)
+{
+    fa_sse2_f64_lsm_k k = {_mm_set1_pd(m), _mm_set1_pd(L)};
+    return k;
+}
+static inline __m128d fa_sse2_f64_lsm(__m128d x, const fa_sse2_f64_lsm_k *k)
+{
+    return fa_vlsm_f64_sse2(x, k->m, k->L);
+}
+
 #endif /* FA_ROWS_SSE2_H */
