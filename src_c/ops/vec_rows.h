@@ -16,6 +16,61 @@
 
 #define FA_VL FA_V(LANES)
 
+#if FA_DTYPE == 64
+/* float64 sums, the same at every level: a Fast2Sum pair per vector, s from
+ * 1.0.  Every term is <= 1 (or NaN) and s >= 1, so Fast2Sum is exact; the
+ * maxima (terms exactly 1) are added like the others, exact too, and s - 1
+ * is taken exactly at the end (no count needed). */
+typedef struct { FA_V(t) s, c; } FA_FN(vacc);
+typedef int FA_FN(vcnt); /* unused */
+static inline void FA_FN(vacc_init)(FA_FN(vacc) *a)
+{
+    a->s = FA_V(set1)(1.0);
+    a->c = FA_V(set1)(0.0);
+}
+static inline void FA_FN(vacc_add)(FA_FN(vacc) *a, FA_V(t) e, FA_V(t) hi, const FA_V(m) *valid,
+                                   int *cnt)
+{
+    (void)hi;
+    (void)cnt;
+    FA_V(t) t = valid ? FA_V(keep)(e, *valid) : e;
+    FA_V(t) u = FA_V(add)(a->s, t);
+    a->c = FA_V(add)(a->c, FA_V(add)(FA_V(sub)(a->s, u), t));
+    a->s = u;
+}
+static inline int FA_FN(vcnt_zero)(void) { return 0; }
+static inline size_t FA_FN(vcnt_total)(int c) { (void)c; return 0; }
+/* the 1.0 each lane started from removed (exact), the lanes added in order
+ * with compensation; S >= 1 holds the maxima, so S - 1 is exact */
+static inline double FA_FN(vacc_finish)(const FA_FN(vacc) *a, size_t z)
+{
+    (void)z;
+    double sl[FA_V(U_SUM) * FA_VL], cl[FA_V(U_SUM) * FA_VL];
+    for (int i = 0; i < FA_V(U_SUM); i++) {
+        FA_V(storeu)(sl + i * FA_VL, FA_V(sub)(a[i].s, FA_V(set1)(1.0)));
+        FA_V(storeu)(cl + i * FA_VL, a[i].c);
+    }
+    double S = 0.0, C = 0.0;
+    for (int l = 0; l < FA_V(U_SUM) * FA_VL; l++) {
+        fa_acc(&S, &C, sl[l]);
+        C += cl[l];
+    }
+    return isfinite(S) ? (S - 1.0) + C : S;
+}
+/* y *= inv: one rounding */
+typedef struct { FA_V(t) iv; } FA_FN(vscale_k);
+static inline FA_FN(vscale_k) FA_FN(vscale_prep)(double inv)
+{
+    FA_FN(vscale_k) k = {FA_V(set1)(inv)};
+    return k;
+}
+static inline FA_V(t) FA_FN(vscale)(FA_V(t) v, const FA_FN(vscale_k) *k) { return FA_V(mul)(v, k->iv); }
+#define FA_ACC(name) FA_FN(v##name)
+#else
+/* float32 sums and scale: the level's own (simd/<isa>.h) */
+#define FA_ACC(name) FA_V(name)
+#endif
+
 /* Max: four accumulators, the partial last vector (filled with -inf) into
  * accumulator TAIL_MAX; max is exact, so only the signs of zeros could
  * depend on the order, and the order is the level's own. */
@@ -39,12 +94,12 @@ static inline T FA_FN(vrow_max)(const T *x, size_t n)
  * vectors, else the lanes loaded; the level's acc_add keeps the others and,
  * for float32, the maxima out of the sum and counts the maxima in *cnt). */
 static inline void FA_FN(vsumexp_steps)(int nv, const FA_V(t) *x, FA_V(t) m, const FA_V(m) *valid,
-                                        FA_V(acc) *acc, FA_V(cnt) *cnt, FA_V(t) *e)
+                                        FA_ACC(acc) *acc, FA_ACC(cnt) *cnt, FA_V(t) *e)
 {
     FA_V(t) hi[FA_V(U_SUM)], lo[FA_V(U_SUM)];
     for (int i = 0; i < nv; i++) hi[i] = FA_V(two_diff)(x[i], m, &lo[i]);
     FA_V(expn)(nv, hi, lo, e);
-    for (int i = 0; i < nv; i++) FA_V(acc_add)(&acc[i], e[i], hi[i], valid, cnt);
+    for (int i = 0; i < nv; i++) FA_ACC(acc_add)(&acc[i], e[i], hi[i], valid, cnt);
 }
 
 /* s - 1.  U_SUM vectors per step, one accumulator each (several exponentials
@@ -55,13 +110,13 @@ static inline double FA_FN(vrow_sumexp_m1)(const T *x, size_t n, double m, T *y)
 {
     enum { U = FA_V(U_SUM) };
     const FA_V(t) mv = FA_V(set1)((T)m);
-    FA_V(acc) acc[U];
+    FA_ACC(acc) acc[U];
     FA_V(t) xv[U], e[U];
-    for (int i = 0; i < U; i++) FA_V(acc_init)(&acc[i]);
+    for (int i = 0; i < U; i++) FA_ACC(acc_init)(&acc[i]);
     size_t z = 0, j = 0;
     while (j + U * FA_VL <= n) {
         size_t stop = n - j > ((size_t)1 << 32) ? j + ((size_t)1 << 32) : n;
-        FA_V(cnt) cnt = FA_V(cnt_zero)();
+        FA_ACC(cnt) cnt = FA_ACC(cnt_zero)();
         for (; j + U * FA_VL <= stop; j += U * FA_VL) {
             /* The row after this one (if any) is read from memory next, by
              * its max pass: fetch it now, a 64-byte line at a time, while
@@ -73,10 +128,10 @@ static inline double FA_FN(vrow_sumexp_m1)(const T *x, size_t n, double m, T *y)
             if (y)
                 for (int i = 0; i < U; i++) FA_V(storeu)(y + j + i * FA_VL, e[i]);
         }
-        z += FA_V(cnt_total)(cnt);
+        z += FA_ACC(cnt_total)(cnt);
     }
     if (j < n) {
-        FA_V(cnt) cnt = FA_V(cnt_zero)();
+        FA_ACC(cnt) cnt = FA_ACC(cnt_zero)();
         for (; j + FA_VL <= n; j += FA_VL) {
             xv[0] = FA_V(loadu)(x + j);
             FA_FN(vsumexp_steps)(1, xv, mv, NULL, acc, &cnt, e);
@@ -88,9 +143,18 @@ static inline double FA_FN(vrow_sumexp_m1)(const T *x, size_t n, double m, T *y)
             FA_FN(vsumexp_steps)(1, xv, mv, &valid, acc + FA_V(TAIL_ACC), &cnt, e);
             if (y) FA_V(store_part)(y + j, n - j, e[0]);
         }
-        z += FA_V(cnt_total)(cnt);
+        z += FA_ACC(cnt_total)(cnt);
     }
-    return FA_V(acc_finish)(acc, z);
+    return FA_ACC(acc_finish)(acc, z);
+}
+
+/* exp(d): the level's expn with no low part. */
+static inline FA_V(t) FA_FN(vexp1)(FA_V(t) d, const void *unused)
+{
+    (void)unused;
+    FA_V(t) e, z = FA_V(set1)((T)0);
+    FA_V(expn)(1, &d, &z, &e);
+    return e;
 }
 
 /* y[j] = F(x[j], k) over n elements: U_MAP vectors per step, then single
@@ -112,8 +176,8 @@ static inline double FA_FN(vrow_sumexp_m1)(const T *x, size_t n, double m, T *y)
 
 static inline void FA_FN(vrow_scale)(T *y, size_t n, double inv)
 {
-    const FA_V(scale_k) k = FA_V(scale_prep)(inv);
-    FA_VMAP(y, y, n, FA_V(scale), &k);
+    const FA_ACC(scale_k) k = FA_ACC(scale_prep)(inv);
+    FA_VMAP(y, y, n, FA_ACC(scale), &k);
 }
 
 static inline void FA_FN(vrow_log_softmax_out)(const T *x, T *y, size_t n, double m, double L)
@@ -124,8 +188,9 @@ static inline void FA_FN(vrow_log_softmax_out)(const T *x, T *y, size_t n, doubl
 
 static inline void FA_FN(vexp_row)(const T *d, T *y, size_t n)
 {
-    FA_VMAP(d, y, n, FA_V(exp1), NULL);
+    FA_VMAP(d, y, n, FA_FN(vexp1), NULL);
 }
 
 #undef FA_VMAP
 #undef FA_VL
+#undef FA_ACC

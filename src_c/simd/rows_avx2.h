@@ -309,11 +309,6 @@ static inline void fa_avx2_f32_expn(int nv, const __m256 *hi, const __m256 *lo, 
 {
     fa_vexpn_f32_avx2(nv, hi, lo, e);
 }
-static inline __m256 fa_avx2_f32_exp1(__m256 d, const void *unused)
-{
-    (void)unused;
-    return fa_vexp_f32_avx2(d, _mm256_setzero_ps());
-}
 static inline void fa_avx2_f32_acc_init(__m256d *a) { *a = _mm256_setzero_pd(); }
 /* x - m == 0 exactly at the maxima (never for inf - inf = NaN): counted (the
  * compare mask is -1: subtracting it adds 1); the other valid lanes added in
@@ -364,9 +359,6 @@ static inline __m256 fa_avx2_f32_lsm(__m256 x, const fa_avx2_f32_lsm_k *k)
 
 typedef __m256d fa_avx2_f64_t;
 typedef __m256d fa_avx2_f64_m;
-typedef struct { __m256d s, c; } fa_avx2_f64_acc; /* Fast2Sum: s from 1.0, c */
-typedef int fa_avx2_f64_cnt;                      /* unused: the maxima go into s */
-typedef struct { __m256d iv; } fa_avx2_f64_scale_k;
 typedef struct { __m256d m, L; } fa_avx2_f64_lsm_k;
 #define fa_avx2_f64_LANES 4
 #define fa_avx2_f64_U_SUM 4
@@ -390,6 +382,11 @@ static inline void fa_avx2_f64_store_part(double *p, size_t rem, __m256d v)
 static inline __m256d fa_avx2_f64_max(__m256d x, __m256d m) { return _mm256_max_pd(x, m); }
 static inline double fa_avx2_f64_hmax(__m256d v) { return fa_hmax_pd_avx2(v); }
 static inline void fa_avx2_f64_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
+static inline __m256d fa_avx2_f64_add(__m256d a, __m256d b) { return _mm256_add_pd(a, b); }
+static inline __m256d fa_avx2_f64_sub(__m256d a, __m256d b) { return _mm256_sub_pd(a, b); }
+static inline __m256d fa_avx2_f64_mul(__m256d a, __m256d b) { return _mm256_mul_pd(a, b); }
+/* v where the lanes of m are set, else 0 */
+static inline __m256d fa_avx2_f64_keep(__m256d v, __m256d m) { return _mm256_and_pd(v, m); }
 static inline __m256d fa_avx2_f64_two_diff(__m256d x, __m256d m, __m256d *lo)
 {
     return fa_vtwo_diff_f64_avx2(x, m, lo);
@@ -397,53 +394,6 @@ static inline __m256d fa_avx2_f64_two_diff(__m256d x, __m256d m, __m256d *lo)
 static inline void fa_avx2_f64_expn(int nv, const __m256d *hi, const __m256d *lo, __m256d *e)
 {
     fa_vexpn_f64_avx2(nv, hi, lo, e);
-}
-static inline __m256d fa_avx2_f64_exp1(__m256d d, const void *unused)
-{
-    (void)unused;
-    return fa_vexp_f64_avx2(d, _mm256_setzero_pd());
-}
-static inline void fa_avx2_f64_acc_init(fa_avx2_f64_acc *a)
-{
-    a->s = _mm256_set1_pd(1.0);
-    a->c = _mm256_setzero_pd();
-}
-/* as fa_avx512_f64_acc_add: Fast2Sum is exact (terms <= 1 <= s), maxima included */
-static inline void fa_avx2_f64_acc_add(fa_avx2_f64_acc *a, __m256d e, __m256d hi,
-                                       const __m256d *valid, int *cnt)
-{
-    (void)hi;
-    (void)cnt;
-    __m256d t = valid ? _mm256_and_pd(e, *valid) : e;
-    __m256d u = _mm256_add_pd(a->s, t);
-    a->c = _mm256_add_pd(a->c, _mm256_add_pd(_mm256_sub_pd(a->s, u), t));
-    a->s = u;
-}
-static inline int fa_avx2_f64_cnt_zero(void) { return 0; }
-static inline size_t fa_avx2_f64_cnt_total(int c) { (void)c; return 0; }
-static inline double fa_avx2_f64_acc_finish(const fa_avx2_f64_acc *a, size_t z)
-{
-    (void)z;
-    double sl[4 * fa_avx2_f64_U_SUM], cl[4 * fa_avx2_f64_U_SUM];
-    for (int i = 0; i < fa_avx2_f64_U_SUM; i++) {
-        _mm256_storeu_pd(sl + 4 * i, _mm256_sub_pd(a[i].s, _mm256_set1_pd(1.0)));
-        _mm256_storeu_pd(cl + 4 * i, a[i].c);
-    }
-    double S = 0.0, C = 0.0;
-    for (int l = 0; l < 4 * fa_avx2_f64_U_SUM; l++) {
-        fa_acc(&S, &C, sl[l]);
-        C += cl[l];
-    }
-    return isfinite(S) ? (S - 1.0) + C : S;
-}
-static inline fa_avx2_f64_scale_k fa_avx2_f64_scale_prep(double inv)
-{
-    fa_avx2_f64_scale_k k = {_mm256_set1_pd(inv)};
-    return k;
-}
-static inline __m256d fa_avx2_f64_scale(__m256d v, const fa_avx2_f64_scale_k *k)
-{
-    return _mm256_mul_pd(v, k->iv);
 }
 static inline fa_avx2_f64_lsm_k fa_avx2_f64_lsm_prep(double m, double L)
 {

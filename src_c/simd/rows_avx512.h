@@ -231,11 +231,6 @@ static inline void fa_avx512_f32_expn(int nv, const __m512 *hi, const __m512 *lo
 {
     for (int i = 0; i < nv; i++) e[i] = fa_vexp_f32_avx512(hi[i], lo[i]);
 }
-static inline __m512 fa_avx512_f32_exp1(__m512 d, const void *unused)
-{
-    (void)unused;
-    return fa_vexp_f32_avx512(d, _mm512_setzero_ps());
-}
 static inline void fa_avx512_f32_acc_init(fa_avx512_f32_acc *a)
 {
     a->lo = a->hi = _mm512_setzero_pd();
@@ -288,9 +283,6 @@ static inline __m512 fa_avx512_f32_lsm(__m512 x, const fa_avx512_f32_lsm_k *k)
 
 typedef __m512d fa_avx512_f64_t;
 typedef __mmask8 fa_avx512_f64_m;
-typedef struct { __m512d s, c; } fa_avx512_f64_acc; /* Fast2Sum: s from 1.0, c */
-typedef int fa_avx512_f64_cnt;                      /* unused: the maxima go into s */
-typedef struct { __m512d iv; } fa_avx512_f64_scale_k;
 typedef struct { __m512d m, L; } fa_avx512_f64_lsm_k;
 #define fa_avx512_f64_LANES 8
 #define fa_avx512_f64_U_SUM 2
@@ -313,6 +305,11 @@ static inline void fa_avx512_f64_store_part(double *p, size_t rem, __m512d v)
 static inline __m512d fa_avx512_f64_max(__m512d x, __m512d m) { return _mm512_max_pd(x, m); }
 static inline double fa_avx512_f64_hmax(__m512d v) { return _mm512_reduce_max_pd(v); }
 static inline void fa_avx512_f64_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
+static inline __m512d fa_avx512_f64_add(__m512d a, __m512d b) { return _mm512_add_pd(a, b); }
+static inline __m512d fa_avx512_f64_sub(__m512d a, __m512d b) { return _mm512_sub_pd(a, b); }
+static inline __m512d fa_avx512_f64_mul(__m512d a, __m512d b) { return _mm512_mul_pd(a, b); }
+/* v where the lanes of m are set, else 0 */
+static inline __m512d fa_avx512_f64_keep(__m512d v, __mmask8 m) { return _mm512_maskz_mov_pd(m, v); }
 static inline __m512d fa_avx512_f64_two_diff(__m512d x, __m512d m, __m512d *lo)
 {
     return fa_vtwo_diff_f64_avx512(x, m, lo);
@@ -320,57 +317,6 @@ static inline __m512d fa_avx512_f64_two_diff(__m512d x, __m512d m, __m512d *lo)
 static inline void fa_avx512_f64_expn(int nv, const __m512d *hi, const __m512d *lo, __m512d *e)
 {
     for (int i = 0; i < nv; i++) e[i] = fa_vexp_f64_avx512(hi[i], lo[i]);
-}
-static inline __m512d fa_avx512_f64_exp1(__m512d d, const void *unused)
-{
-    (void)unused;
-    return fa_vexp_f64_avx512(d, _mm512_setzero_pd());
-}
-static inline void fa_avx512_f64_acc_init(fa_avx512_f64_acc *a)
-{
-    a->s = _mm512_set1_pd(1.0);
-    a->c = _mm512_setzero_pd();
-}
-/* Every term is <= 1 (or NaN) and s >= 1, so Fast2Sum is exact; the maxima
- * (terms exactly 1) are added like the others: exact too, and s - 1 is
- * taken exactly at the end. */
-static inline void fa_avx512_f64_acc_add(fa_avx512_f64_acc *a, __m512d e, __m512d hi,
-                                         const __mmask8 *valid, int *cnt)
-{
-    (void)hi;
-    (void)cnt;
-    __m512d t = valid ? _mm512_maskz_mov_pd(*valid, e) : e;
-    __m512d u = _mm512_add_pd(a->s, t);
-    a->c = _mm512_add_pd(a->c, _mm512_add_pd(_mm512_sub_pd(a->s, u), t));
-    a->s = u;
-}
-static inline int fa_avx512_f64_cnt_zero(void) { return 0; }
-static inline size_t fa_avx512_f64_cnt_total(int c) { (void)c; return 0; }
-/* the 1.0 each lane started from removed (exact), the lanes added up with
- * compensation; S >= 1 holds the maxima, so S - 1 is exact */
-static inline double fa_avx512_f64_acc_finish(const fa_avx512_f64_acc *a, size_t z)
-{
-    (void)z;
-    double sl[16], cl[16];
-    for (int i = 0; i < 2; i++) {
-        _mm512_storeu_pd(sl + 8 * i, _mm512_sub_pd(a[i].s, _mm512_set1_pd(1.0)));
-        _mm512_storeu_pd(cl + 8 * i, a[i].c);
-    }
-    double S = 0.0, C = 0.0;
-    for (int l = 0; l < 16; l++) {
-        fa_acc(&S, &C, sl[l]);
-        C += cl[l];
-    }
-    return isfinite(S) ? (S - 1.0) + C : S;
-}
-static inline fa_avx512_f64_scale_k fa_avx512_f64_scale_prep(double inv)
-{
-    fa_avx512_f64_scale_k k = {_mm512_set1_pd(inv)};
-    return k;
-}
-static inline __m512d fa_avx512_f64_scale(__m512d v, const fa_avx512_f64_scale_k *k)
-{
-    return _mm512_mul_pd(v, k->iv);
 }
 static inline fa_avx512_f64_lsm_k fa_avx512_f64_lsm_prep(double m, double L)
 {

@@ -347,11 +347,6 @@ static inline void fa_sse2_f32_expn(int nv, const __m128 *hi, const __m128 *lo, 
 {
     fa_vexpn_f32_sse2(nv, hi, lo, e);
 }
-static inline __m128 fa_sse2_f32_exp1(__m128 d, const void *unused)
-{
-    (void)unused;
-    return fa_vexp_f32_sse2(d, _mm_setzero_ps());
-}
 static inline void fa_sse2_f32_acc_init(__m128d *a) { *a = _mm_setzero_pd(); }
 /* as fa_avx2_f32_acc_add */
 static inline void fa_sse2_f32_acc_add(__m128d *a, __m128 e, __m128 hi, const __m128 *valid,
@@ -395,9 +390,6 @@ static inline __m128 fa_sse2_f32_lsm(__m128 x, const fa_sse2_f32_lsm_k *k)
 
 typedef __m128d fa_sse2_f64_t;
 typedef __m128d fa_sse2_f64_m;
-typedef struct { __m128d s, c; } fa_sse2_f64_acc; /* Fast2Sum: s from 1.0, c */
-typedef int fa_sse2_f64_cnt;                      /* unused: the maxima go into s */
-typedef struct { __m128d iv; } fa_sse2_f64_scale_k;
 typedef struct { __m128d m, L; } fa_sse2_f64_lsm_k;
 #define fa_sse2_f64_LANES 2
 #define fa_sse2_f64_U_SUM FA_SSE2_NV
@@ -427,6 +419,11 @@ static inline void fa_sse2_f64_store_part(double *p, size_t rem, __m128d v)
 static inline __m128d fa_sse2_f64_max(__m128d x, __m128d m) { return _mm_max_pd(x, m); }
 static inline double fa_sse2_f64_hmax(__m128d v) { return fa_hmax_pd_sse2(v); }
 static inline void fa_sse2_f64_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
+static inline __m128d fa_sse2_f64_add(__m128d a, __m128d b) { return _mm_add_pd(a, b); }
+static inline __m128d fa_sse2_f64_sub(__m128d a, __m128d b) { return _mm_sub_pd(a, b); }
+static inline __m128d fa_sse2_f64_mul(__m128d a, __m128d b) { return _mm_mul_pd(a, b); }
+/* v where the lanes of m are set, else 0 */
+static inline __m128d fa_sse2_f64_keep(__m128d v, __m128d m) { return _mm_and_pd(v, m); }
 static inline __m128d fa_sse2_f64_two_diff(__m128d x, __m128d m, __m128d *lo)
 {
     return fa_vtwo_diff_f64_sse2(x, m, lo);
@@ -434,53 +431,6 @@ static inline __m128d fa_sse2_f64_two_diff(__m128d x, __m128d m, __m128d *lo)
 static inline void fa_sse2_f64_expn(int nv, const __m128d *hi, const __m128d *lo, __m128d *e)
 {
     fa_vexpn_f64_sse2(nv, hi, lo, e);
-}
-static inline __m128d fa_sse2_f64_exp1(__m128d d, const void *unused)
-{
-    (void)unused;
-    return fa_vexp_f64_sse2(d, _mm_setzero_pd());
-}
-static inline void fa_sse2_f64_acc_init(fa_sse2_f64_acc *a)
-{
-    a->s = _mm_set1_pd(1.0);
-    a->c = _mm_setzero_pd();
-}
-/* as fa_avx512_f64_acc_add */
-static inline void fa_sse2_f64_acc_add(fa_sse2_f64_acc *a, __m128d e, __m128d hi,
-                                       const __m128d *valid, int *cnt)
-{
-    (void)hi;
-    (void)cnt;
-    __m128d t = valid ? _mm_and_pd(e, *valid) : e;
-    __m128d u = _mm_add_pd(a->s, t);
-    a->c = _mm_add_pd(a->c, _mm_add_pd(_mm_sub_pd(a->s, u), t));
-    a->s = u;
-}
-static inline int fa_sse2_f64_cnt_zero(void) { return 0; }
-static inline size_t fa_sse2_f64_cnt_total(int c) { (void)c; return 0; }
-static inline double fa_sse2_f64_acc_finish(const fa_sse2_f64_acc *a, size_t z)
-{
-    (void)z;
-    double sl[2 * FA_SSE2_NV], cl[2 * FA_SSE2_NV];
-    for (int i = 0; i < FA_SSE2_NV; i++) {
-        _mm_storeu_pd(sl + 2 * i, _mm_sub_pd(a[i].s, _mm_set1_pd(1.0)));
-        _mm_storeu_pd(cl + 2 * i, a[i].c);
-    }
-    double S = 0.0, C = 0.0;
-    for (int l = 0; l < 2 * FA_SSE2_NV; l++) {
-        fa_acc(&S, &C, sl[l]);
-        C += cl[l];
-    }
-    return isfinite(S) ? (S - 1.0) + C : S;
-}
-static inline fa_sse2_f64_scale_k fa_sse2_f64_scale_prep(double inv)
-{
-    fa_sse2_f64_scale_k k = {_mm_set1_pd(inv)};
-    return k;
-}
-static inline __m128d fa_sse2_f64_scale(__m128d v, const fa_sse2_f64_scale_k *k)
-{
-    return _mm_mul_pd(v, k->iv);
 }
 static inline fa_sse2_f64_lsm_k fa_sse2_f64_lsm_prep(double m, double L)
 {
