@@ -11,7 +11,6 @@
 #undef FA_MAX
 #undef FA_DIFF
 #undef FA_EXP
-#undef FA_HFN
 #undef FA_V
 #if FA_DTYPE == 32
 #define T float
@@ -19,7 +18,6 @@
 #define FA_MAX fa_max_f32
 #define FA_DIFF fa_diff_f32
 #define FA_EXP fa_exp_nonpos_f32
-#define FA_HFN(name) FA_CAT4(fa_h, name, _f32_, FA_ISA)
 /* the level's vector primitives (simd/README.md): fa_<isa>_f32_<name> */
 #define FA_V(name) FA_CAT4(fa_, FA_ISA, _f32_, name)
 #elif FA_DTYPE == 64
@@ -28,7 +26,6 @@
 #define FA_MAX fa_max_f64
 #define FA_DIFF fa_two_diff
 #define FA_EXP fa_exp_nonpos_f64
-#define FA_HFN(name) FA_CAT4(fa_h, name, _f64_, FA_ISA)
 #define FA_V(name) FA_CAT4(fa_, FA_ISA, _f64_, name)
 #else
 #error "FA_DTYPE must be 32 or 64"

@@ -3,15 +3,13 @@
  * ISA level: the portable "scalar" level with the baseline flags, and on
  * x86-64 with GCC or Clang the same C again for SSE2 (the baseline there),
  * AVX2+FMA and AVX-512, where the compiler vectorises it with wider
- * registers.  A level with vector primitives (simd/rows_<isa>.h) sets
- * FA_VEC: its row passes are then the generic ones of ops/vec_rows.h over
- * them instead of the portable passes (and FA_HAND_COLS where it has
- * hand-written column passes).  With -ffp-contract=off the portable
+ * registers.  A level with vector primitives (simd/<isa>.h) sets
+ * FA_VEC: its row passes are then the generic ones of ops/vec_passes.h over
+ * them instead of the portable passes.  With -ffp-contract=off the portable
  * code computes the same operations at every level. */
 #include "runtime/kernels.h"
 
 #define FA_VEC 0
-#define FA_HAND_COLS 0
 
 #define FA_ISA scalar
 #include "ops/level.h"
@@ -29,7 +27,7 @@
 #define FA_STR(x) FA_STR_(x)
 
 /* sse2: the x86-64 baseline, no target attribute needed */
-#include "simd/rows_sse2.h"
+#include "simd/sse2.h"
 #undef FA_VEC
 #define FA_VEC 1
 #define FA_ISA sse2
@@ -37,18 +35,14 @@
 #undef FA_ISA
 
 FA_TARGET_BEGIN("avx2,fma")
-#include "simd/rows_avx2.h"
-#include "simd/cols_avx2.h"
-#undef FA_HAND_COLS
-#define FA_HAND_COLS 1
+#include "simd/avx2.h"
 #define FA_ISA avx2
 #include "ops/level.h"
 #undef FA_ISA
 FA_TARGET_END
 
 FA_TARGET_BEGIN("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
-#include "simd/rows_avx512.h"
-#include "simd/cols_avx512.h"
+#include "simd/avx512.h"
 #define FA_ISA avx512
 #include "ops/level.h"
 #undef FA_ISA

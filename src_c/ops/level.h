@@ -1,5 +1,5 @@
 /* Part of ops/instantiate.h: FA_TEMPLATE for float32 and float64 at the level
- * named by FA_ISA (with FA_HAND / FA_HAND_EXP as that level sets them). */
+ * named by FA_ISA (with FA_VEC as that level sets it). */
 #define FA_DTYPE 32
 #include FA_TEMPLATE
 #undef FA_DTYPE

@@ -15,12 +15,12 @@ static inline T FA_FN(lse_finish)(const T *x, size_t n, size_t stride, double m,
 {
     if (!isfinite(m)) return FA_FN(has_nan)(x, n, stride) ? (T)NAN : (T)m;
     double r = m + log1p(sm1); /* NaN in the group: sm1 is NaN */
-#if FA_DTYPE == 32 && (FA_VEC || FA_HAND_COLS)
+#if FA_DTYPE == 32 && FA_VEC
     /* The vector float32 sums have a relative error up to ~2^-24 (their
      * exponentials are float32), i.e. that much absolute error in r: fine
      * for |r| >= 1 (<= 1.5 ULP), too much below.  Redo such groups with the
      * exponentials in double. */
-    if (fabs(r) < 1.0 && (stride == 1 ? FA_VEC : FA_HAND_COLS)) {
+    if (fabs(r) < 1.0) {
         double sm1p;
         if (stride == 1) {
             sm1p = FA_FN(row_sumexp_m1_portable)(x, n, m, NULL);

@@ -16,21 +16,14 @@
 #include "simd/fa_math.h"
 #include "ops/dtype.h"
 
-/* FA_VEC: the level has vector primitives (simd/<isa>.h): its row passes
- * are the generic ones of ops/vec_rows.h, written over them, with the
- * contracts of the portable passes below. */
+/* FA_VEC: the level has vector primitives (simd/<isa>.h): its row and
+ * column passes are the generic ones of ops/vec_passes.h, written over them,
+ * with the contracts of the portable passes below. */
 #ifndef FA_VEC
 #define FA_VEC 0
 #endif
 #if FA_VEC
-#include "ops/vec_rows.h"
-#endif
-/* FA_HAND_COLS: the level also has hand-written column passes
- * (simd/cols_<isa>.h), FA_HFN(cols_max_pack), FA_HFN(cols_sumexp_m1),
- * FA_HFN(cols_scale_to) and FA_HFN(cols_log_softmax_out), with the contracts
- * of the portable column code below. */
-#ifndef FA_HAND_COLS
-#define FA_HAND_COLS 0
+#include "ops/vec_passes.h"
 #endif
 
 static inline T FA_FN(row_max)(const T *x, size_t n)
@@ -148,8 +141,8 @@ static inline void FA_FN(row_log_softmax_out)(const T *x, T *y, size_t n, double
 static inline void FA_FN(cols_max_pack)(const T *x, size_t n, size_t inner, size_t w, T *m,
                                         T *buf)
 {
-#if FA_HAND_COLS
-    FA_HFN(cols_max_pack)(x, n, inner, w, m, buf);
+#if FA_VEC
+    FA_FN(vcols_max_pack)(x, n, inner, w, m, buf);
 #else
     for (size_t k = 0; k < w; k++) m[k] = -INFINITY;
     for (size_t i = 0; i < n; i++) {
@@ -195,8 +188,8 @@ static inline void FA_FN(cols_sumexp_m1_portable)(const T *x, size_t n, size_t i
 static inline void FA_FN(cols_sumexp_m1)(const T *x, size_t n, size_t inner, size_t w,
                                          const T *m, T *y, double *sm1)
 {
-#if FA_HAND_COLS
-    FA_HFN(cols_sumexp_m1)(x, n, inner, w, m, y, sm1);
+#if FA_VEC
+    FA_FN(vcols_sumexp_m1)(x, n, inner, w, m, y, sm1);
 #else
     FA_FN(cols_sumexp_m1_portable)(x, n, inner, w, m, y, sm1);
 #endif
@@ -207,8 +200,8 @@ static inline void FA_FN(cols_sumexp_m1)(const T *x, size_t n, size_t inner, siz
 static inline void FA_FN(cols_scale_to)(const T *src, size_t sstride, T *dst, size_t dstride,
                                         size_t n, size_t w, const double *inv)
 {
-#if FA_HAND_COLS
-    FA_HFN(cols_scale_to)(src, sstride, dst, dstride, n, w, inv);
+#if FA_VEC
+    FA_FN(vcols_scale_to)(src, sstride, dst, dstride, n, w, inv);
 #else
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < w; k++) dst[i * dstride + k] = (T)((double)src[i * sstride + k] * inv[k]);
@@ -220,8 +213,8 @@ static inline void FA_FN(cols_log_softmax_out)(const T *src, size_t sstride, T *
                                                size_t dstride, size_t n, size_t w, const T *m,
                                                const double *L)
 {
-#if FA_HAND_COLS
-    FA_HFN(cols_log_softmax_out)(src, sstride, dst, dstride, n, w, m, L);
+#if FA_VEC
+    FA_FN(vcols_log_softmax_out)(src, sstride, dst, dstride, n, w, m, L);
 #else
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < w; k++)

@@ -1,15 +1,10 @@
-/* Hand-written SSE2 row primitives (the x86-64 baseline level) that the
- * kernel templates use at the sse2 level in place of the portable ones
- * (reduce_impl.h, FA_HAND).  Included in the sse2 region of instantiate.h,
- * which has no target attribute: only SSE2 (no FMA, no SSE4.1 blendv /
- * roundps / pmaxsd / pextrq, no AVX), and -ffp-contract=off keeps every
- * product and sum below rounded once, as written.  Same contracts as
- * rows_avx2.h:
- *   row_max:             max of the row, NaN skipped;
- *   row_sumexp_m1:       s - 1 with s = sum exp(x - m), maxima counted
- *                        exactly, optionally storing exp(x - m) to y;
- *   row_scale:           y *= inv;
- *   row_log_softmax_out: y = (x - m) - L.
+/* The sse2 level (the x86-64 baseline): its exponentials, TwoSum, the scale
+ * and log_softmax output arithmetic and, at the end, its traits: the
+ * primitives of ops/vec_passes.h (simd/README.md).  Included in the sse2
+ * region of ops/instantiate.h, which has no target attribute: only SSE2 (no
+ * FMA, no SSE4.1 blendv / roundps / pmaxsd / pextrq, no AVX), and
+ * -ffp-contract=off keeps every product and sum below rounded once, as
+ * written.
  * What SSE2 lacks, and what replaces it:
  *   - FMA: the exponential's reduction keeps the products that must be exact
  *     exact by construction (Cody-Waite with a short ln2_hi), and its
@@ -28,12 +23,11 @@
  *     factors fit in the low 16-bit word of each lane, where SSE2 has signed
  *     min / max (pminsw / pmaxsw); the other words do not matter, the shift
  *     that builds the factor drops them.
- * Throughput: as in rows_avx2.h the sum passes push FA_SSE2_NV vectors
+ * Throughput: as in avx2.h the sum passes push FA_SSE2_NV vectors
  * through each stage of the exponential together (independent chains for the
  * out-of-order window). */
-#ifndef FA_ROWS_SSE2_H
-#define FA_ROWS_SSE2_H
-#define FA_SSE2_HAND 1
+#ifndef FA_SIMD_SSE2_H
+#define FA_SIMD_SSE2_H
 
 #include <emmintrin.h>
 #include <stddef.h>
@@ -93,11 +87,11 @@ static inline __m128 fa_tail_mask_ps_sse2(size_t rem)
 /* e[i] = exp(hi[i] + lo[i]) in float32 for nv <= FA_SSE2_NV vectors, hi <= 0
  * (any magnitude, -inf included) or NaN; lo: the exact tail of x - m,
  * ignored where hi <= -104.
- *   k = round(hi / ln2) by the shifter S = 1.5 * 2^23 + 126 (as rows_avx2.h:
+ *   k = round(hi / ln2) by the shifter S = 1.5 * 2^23 + 126 (as avx2.h:
  *   hi * log2e in [-150.1, 0], the sum lands where the ULP is 1 and rounds to
  *   nearest even; sum - S = k exactly, the sum's encoding is
  *   0x4B400000 + B with B = 126 + k in [-24, 126]).  hi * log2e rounds
- *   before the shifter is added (also in rows_avx2.h): k may differ from
+ *   before the shifter is added (also in avx2.h): k may differ from
  *   round(hi / ln2) by one at a near-tie, |r| <= ln2 / 2 + 2^-17 < 0.347.
  *   Reduction without FMA: k has <= 8 significant bits and ln2_hi =
  *   0x1.62e4p-1 has 15, so the product k ln2_hi is exact; it is a multiple
@@ -109,7 +103,7 @@ static inline __m128 fa_tail_mask_ps_sse2(size_t rem)
  *   recovered exactly (Fast2Sum: |rh| >= |small| unless r is below 2^-11,
  *   where an inexact rl is harmless: it is below 2^-35).
  *   exp(r) = 1 + (r + (rl + r^2 q(r))): the degree-6 polynomial of
- *   rows_avx2.h (relative error 2^-28.3; 1 + r + r^2 q with q of degree 4,
+ *   avx2.h (relative error 2^-28.3; 1 + r + r^2 q with q of degree 4,
  *   by Horner).  The roundings of r^2 q (|.| < 0.07) and of the inner sums
  *   are below 1/16 ULP of the result, the sum r + (...) (|.| < 0.42) rounds
  *   at a quarter of the result's ULP or less, then one rounding of 1 + t.
@@ -182,12 +176,12 @@ static inline __m128 fa_vtwo_diff_f32_sse2(__m128 x, __m128 m, __m128 *lo)
 
 /* y = (float)((double)y * inv): the portable formula, exactly (one double
  * product, rounded to float32: <= 0.5 ULP + 2^-29 plus the error already in
- * y).  SSE2 has no FMA for the float32 split of rows_avx2.h, and the
+ * y).  SSE2 has no FMA for the float32 split of avx2.h, and the
  * conversions cost less than emulating it. */
-static inline __m128 fa_vscale_f32_sse2(__m128 v, __m128d iv)
+static inline __m128 fa_vscale_f32_sse2(__m128 v, __m128d iv_lo, __m128d iv_hi)
 {
-    __m128d a = _mm_mul_pd(_mm_cvtps_pd(v), iv);
-    __m128d b = _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(v, v)), iv);
+    __m128d a = _mm_mul_pd(_mm_cvtps_pd(v), iv_lo);
+    __m128d b = _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(v, v)), iv_hi);
     return _mm_movelh_ps(_mm_cvtpd_ps(a), _mm_cvtpd_ps(b));
 }
 
@@ -195,12 +189,13 @@ static inline __m128 fa_vscale_f32_sse2(__m128 v, __m128d iv)
  * (float)(((double)x - m) - L): x - m is exact in double unless the exponents
  * of x and m are more than 29 apart (then it rounds at 2^-53 relative), one
  * more double rounding, then one to float32: <= 0.5 ULP + 2^-28 plus
- * log1p's error (rows_avx2.h rounds twice in float32, <= 1 ULP; the
+ * log1p's error (avx2.h rounds twice in float32, <= 1 ULP; the
  * conversions cost less than its TwoSum here). */
-static inline __m128 fa_vlsm_f32_sse2(__m128 x, __m128d m, __m128d L)
+static inline __m128 fa_vlsm_f32_sse2(__m128 x, __m128d m_lo, __m128d m_hi, __m128d L_lo,
+                                      __m128d L_hi)
 {
-    __m128d a = _mm_sub_pd(_mm_sub_pd(_mm_cvtps_pd(x), m), L);
-    __m128d b = _mm_sub_pd(_mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(x, x)), m), L);
+    __m128d a = _mm_sub_pd(_mm_sub_pd(_mm_cvtps_pd(x), m_lo), L_lo);
+    __m128d b = _mm_sub_pd(_mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(x, x)), m_hi), L_hi);
     return _mm_movelh_ps(_mm_cvtpd_ps(a), _mm_cvtpd_ps(b));
 }
 
@@ -222,7 +217,7 @@ static inline __m128d fa_vtwo_diff_f64_sse2(__m128d x, __m128d m, __m128d *lo)
 /* e[i] = exp(hi[i] + lo[i]) in float64 for nv <= FA_SSE2_NV vectors, hi <= 0
  * (-inf included) or NaN; lo ignored below -746.  The structure of
  * fa_exp_nonpos_deg (fa_math.h, degree 13), vectorised:
- *   k by the shifter S = 1.5 * 2^52 + 1022 (as rows_avx2.h: the low bits of
+ *   k by the shifter S = 1.5 * 2^52 + 1022 (as avx2.h: the low bits of
  *   the sum's encoding are B = 1022 + k in [-55, 1022]; hi * log2e rounds
  *   first, which can only move k by one at a near-tie: |r| <= ln2 / 2 +
  *   2^-43);
@@ -308,7 +303,7 @@ static inline __m128d fa_vlsm_f64_sse2(__m128d x, __m128d m, __m128d lv)
 }
 
 /* ------------------------------------------------------------------ traits
- * The primitives the generic passes (ops/vec_rows.h) are written over; the
+ * The primitives the generic passes (ops/vec_passes.h) are written over; the
  * list and contracts are in simd/README.md.  Partial float32 vectors go
  * through a small stack buffer (fa_tail_load_ps_sse2), a partial float64
  * vector is its low lane. */
@@ -316,13 +311,14 @@ typedef __m128 fa_sse2_f32_t;
 typedef __m128 fa_sse2_f32_m;
 typedef __m128d fa_sse2_f32_acc;
 typedef __m128i fa_sse2_f32_cnt;
-typedef struct { __m128d iv; } fa_sse2_f32_scale_k;
-typedef struct { __m128d m, L; } fa_sse2_f32_lsm_k;
+typedef struct { __m128d lo, hi; } fa_sse2_f32_scale_k; /* lanes 0-1, 2-3 */
+typedef struct { __m128d m_lo, m_hi, L_lo, L_hi; } fa_sse2_f32_lsm_k;
 #define fa_sse2_f32_LANES 4
 #define fa_sse2_f32_U_SUM FA_SSE2_NV
 #define fa_sse2_f32_U_MAP 2
 #define fa_sse2_f32_TAIL_ACC 1
 #define fa_sse2_f32_TAIL_MAX 1
+#define fa_sse2_f32_U_COL 4
 
 static inline __m128 fa_sse2_f32_set1(float v) { return _mm_set1_ps(v); }
 static inline __m128 fa_sse2_f32_loadu(const float *p) { return _mm_loadu_ps(p); }
@@ -371,21 +367,60 @@ static inline double fa_sse2_f32_acc_finish(const __m128d *a, size_t z)
 }
 static inline fa_sse2_f32_scale_k fa_sse2_f32_scale_prep(double inv)
 {
-    fa_sse2_f32_scale_k k = {_mm_set1_pd(inv)};
+    fa_sse2_f32_scale_k k = {_mm_set1_pd(inv), _mm_set1_pd(inv)};
     return k;
 }
 static inline __m128 fa_sse2_f32_scale(__m128 v, const fa_sse2_f32_scale_k *k)
 {
-    return fa_vscale_f32_sse2(v, k->iv);
+    return fa_vscale_f32_sse2(v, k->lo, k->hi);
+}
+/* Column state (ops/vec_passes.h): as fa_avx2_f32_col_add */
+static inline void fa_sse2_f32_col_add(double *acc, int32_t *cnt, __m128 e, __m128 hi,
+                                       const __m128 *valid)
+{
+    __m128 one = _mm_cmpeq_ps(hi, _mm_setzero_ps()), t = e;
+    if (valid) {
+        one = _mm_and_ps(one, *valid);
+        t = _mm_and_ps(t, *valid);
+    }
+    t = _mm_andnot_ps(one, t);
+    __m128i *ct = (__m128i *)cnt;
+    _mm_storeu_si128(ct, _mm_sub_epi32(_mm_loadu_si128(ct), _mm_castps_si128(one)));
+    _mm_storeu_pd(acc, _mm_add_pd(_mm_loadu_pd(acc), _mm_cvtps_pd(t)));
+    _mm_storeu_pd(acc + 2, _mm_add_pd(_mm_loadu_pd(acc + 2), _mm_cvtps_pd(_mm_movehl_ps(t, t))));
+}
+/* up to 4 doubles, 0 past rem */
+static inline void fa_sse2_load4_pd(const double *p, size_t rem, __m128d *lo, __m128d *hi)
+{
+    double b[4] = {0.0, 0.0, 0.0, 0.0};
+    memcpy(b, p, (rem < 4 ? rem : 4) * sizeof(double));
+    *lo = _mm_loadu_pd(b);
+    *hi = _mm_loadu_pd(b + 2);
+}
+static inline fa_sse2_f32_scale_k fa_sse2_f32_scale_kv(const double *inv, size_t rem)
+{
+    fa_sse2_f32_scale_k k;
+    fa_sse2_load4_pd(inv, rem, &k.lo, &k.hi);
+    return k;
+}
+static inline fa_sse2_f32_lsm_k fa_sse2_f32_lsm_kv(const float *m, const double *L, size_t rem)
+{
+    fa_sse2_f32_lsm_k k;
+    __m128 mv = fa_tail_load_ps_sse2(m, rem < 4 ? rem : 4, 0.0f);
+    k.m_lo = _mm_cvtps_pd(mv);
+    k.m_hi = _mm_cvtps_pd(_mm_movehl_ps(mv, mv));
+    fa_sse2_load4_pd(L, rem, &k.L_lo, &k.L_hi);
+    return k;
 }
 static inline fa_sse2_f32_lsm_k fa_sse2_f32_lsm_prep(double m, double L)
 {
-    fa_sse2_f32_lsm_k k = {_mm_set1_pd(m), _mm_set1_pd(L)}; /* m is a float32 (the row's max) */
+    /* m is a float32 (the row's max) */
+    fa_sse2_f32_lsm_k k = {_mm_set1_pd(m), _mm_set1_pd(m), _mm_set1_pd(L), _mm_set1_pd(L)};
     return k;
 }
 static inline __m128 fa_sse2_f32_lsm(__m128 x, const fa_sse2_f32_lsm_k *k)
 {
-    return fa_vlsm_f32_sse2(x, k->m, k->L);
+    return fa_vlsm_f32_sse2(x, k->m_lo, k->m_hi, k->L_lo, k->L_hi);
 }
 
 typedef __m128d fa_sse2_f64_t;
@@ -396,6 +431,7 @@ typedef struct { __m128d m, L; } fa_sse2_f64_lsm_k;
 #define fa_sse2_f64_U_MAP 2
 #define fa_sse2_f64_TAIL_ACC 1
 #define fa_sse2_f64_TAIL_MAX 1
+#define fa_sse2_f64_U_COL 4
 
 static inline __m128d fa_sse2_f64_set1(double v) { return _mm_set1_pd(v); }
 static inline __m128d fa_sse2_f64_loadu(const double *p) { return _mm_loadu_pd(p); }
@@ -432,6 +468,15 @@ static inline void fa_sse2_f64_expn(int nv, const __m128d *hi, const __m128d *lo
 {
     fa_vexpn_f64_sse2(nv, hi, lo, e);
 }
+static inline fa_sse2_f64_lsm_k fa_sse2_f64_lsm_kv(const double *m, const double *L, size_t rem)
+{
+    fa_sse2_f64_lsm_k k = {fa_sse2_f64_load_part(m, rem, 0.0), fa_sse2_f64_load_part(L, rem, 0.0)};
+    if (rem >= 2) {
+        k.m = _mm_loadu_pd(m);
+        k.L = _mm_loadu_pd(L);
+    }
+    return k;
+}
 static inline fa_sse2_f64_lsm_k fa_sse2_f64_lsm_prep(double m, double L)
 {
     fa_sse2_f64_lsm_k k = {_mm_set1_pd(m), _mm_set1_pd(L)};
@@ -442,4 +487,4 @@ static inline __m128d fa_sse2_f64_lsm(__m128d x, const fa_sse2_f64_lsm_k *k)
     return fa_vlsm_f64_sse2(x, k->m, k->L);
 }
 
-#endif /* FA_ROWS_SSE2_H */
+#endif /* FA_SIMD_SSE2_H */

@@ -1,4 +1,4 @@
-/* Part of the op templates (see ops/dtype.h): the row passes of the SIMD
+/* Part of the op templates (see ops/dtype.h): the row and column passes of the SIMD
  * levels, written once over the level's vector primitives FA_V(name) =
  * fa_<isa>_<f32|f64>_<name> (simd/<isa>.h; the list is in simd/README.md).
  * ops/passes.h calls these in place of its portable passes at the levels
@@ -65,6 +65,12 @@ static inline FA_FN(vscale_k) FA_FN(vscale_prep)(double inv)
     return k;
 }
 static inline FA_V(t) FA_FN(vscale)(FA_V(t) v, const FA_FN(vscale_k) *k) { return FA_V(mul)(v, k->iv); }
+/* per-lane factors inv[0 .. rem) (columns) */
+static inline FA_FN(vscale_k) FA_FN(vscale_kv)(const double *inv, size_t rem)
+{
+    FA_FN(vscale_k) k = {rem >= FA_VL ? FA_V(loadu)(inv) : FA_V(load_part)(inv, rem, 0.0)};
+    return k;
+}
 #define FA_ACC(name) FA_FN(v##name)
 #else
 /* float32 sums and scale: the level's own (simd/<isa>.h) */
@@ -189,6 +195,170 @@ static inline void FA_FN(vrow_log_softmax_out)(const T *x, T *y, size_t n, doubl
 static inline void FA_FN(vexp_row)(const T *d, T *y, size_t n)
 {
     FA_VMAP(d, y, n, FA_FN(vexp1), NULL);
+}
+
+/* ------------------------------------------------------------ columns
+ * A chunk of w <= FA_CHUNK columns (element (i, k) at x[i * inner + k]),
+ * vectors along the contiguous columns, the last one partial; each lane
+ * carries its column's state, so the numerics are the row passes' lane by
+ * lane (a column's sum runs over its rows in order).  Every pass goes row
+ * by row over the whole chunk; the per-column state lives in FA_CHUNK-long
+ * arrays (in L1), used in whole vectors (lanes past w hold values nobody
+ * reads); the caller's arrays (x, y, buf, m, inv, L) are never touched past
+ * w. */
+
+/* m[k] = column max (NaN skipped); buf (optional) receives the chunk packed
+ * (buf[i * w + k]).  This pass reads the chunk from memory, so it also
+ * prefetches the next chunk's segment of each row. */
+static inline void FA_FN(vcols_max_pack)(const T *x, size_t n, size_t inner, size_t w, T *m,
+                                         T *buf)
+{
+    const FA_V(t) ninf = FA_V(set1)((T)-INFINITY);
+    size_t wf = w / FA_VL * FA_VL, rem = w - wf;
+    for (size_t c = 0; c < wf; c += FA_VL) FA_V(storeu)(m + c, ninf);
+    if (rem) FA_V(store_part)(m + wf, rem, ninf);
+    for (size_t i = 0; i < n; i++) {
+        const T *xr = x + i * inner;
+        for (size_t c = 0; c < wf; c += FA_VL) {
+            if (c * sizeof(T) % 64 == 0) FA_V(prefetch)((const char *)(xr + c + FA_CHUNK));
+            FA_V(t) xv = FA_V(loadu)(xr + c);
+            if (buf) FA_V(storeu)(buf + i * w + c, xv);
+            FA_V(storeu)(m + c, FA_V(max)(xv, FA_V(loadu)(m + c))); /* x first: NaN skipped */
+        }
+        if (rem) {
+            FA_V(t) xv = FA_V(load_part)(xr + wf, rem, (T)-INFINITY);
+            if (buf) FA_V(store_part)(buf + i * w + wf, rem, xv);
+            FA_V(store_part)(m + wf, rem,
+                             FA_V(max)(xv, FA_V(load_part)(m + wf, rem, (T)-INFINITY)));
+        }
+    }
+}
+
+#if FA_DTYPE == 64
+/* float64 column state: Fast2Sum per column, s from 1.0 (the maxima in s,
+ * as the row pass) */
+typedef struct { double s[FA_CHUNK], c[FA_CHUNK]; } FA_FN(vcol_state);
+static inline void FA_FN(vcol_init)(FA_FN(vcol_state) *st, size_t w)
+{
+    for (size_t k = 0; k < w; k++) {
+        st->s[k] = 1.0;
+        st->c[k] = 0.0;
+    }
+}
+static inline void FA_FN(vcol_add)(FA_FN(vcol_state) *st, size_t c, FA_V(t) e, FA_V(t) hi,
+                                   const FA_V(m) *valid)
+{
+    (void)hi;
+    FA_V(t) t = valid ? FA_V(keep)(e, *valid) : e, s = FA_V(loadu)(st->s + c);
+    FA_V(t) u = FA_V(add)(s, t);
+    FA_V(storeu)(st->c + c, FA_V(add)(FA_V(loadu)(st->c + c), FA_V(add)(FA_V(sub)(s, u), t)));
+    FA_V(storeu)(st->s + c, u);
+}
+/* s - 1 - 1 exact (s >= 2 holds the start and the maxima), then + c */
+static inline double FA_FN(vcol_sm1)(const FA_FN(vcol_state) *st, size_t k)
+{
+    return isfinite(st->s[k]) ? ((st->s[k] - 1.0) - 1.0) + st->c[k] : st->s[k];
+}
+#else
+/* float32 column state: double sums and exact counts of the maxima per
+ * column (below 2^31: n < 2^31 rows per chunk here) */
+typedef struct { double acc[FA_CHUNK]; int32_t cnt[FA_CHUNK]; } FA_FN(vcol_state);
+static inline void FA_FN(vcol_init)(FA_FN(vcol_state) *st, size_t w)
+{
+    for (size_t k = 0; k < w; k++) {
+        st->acc[k] = 0.0;
+        st->cnt[k] = 0;
+    }
+}
+static inline void FA_FN(vcol_add)(FA_FN(vcol_state) *st, size_t c, FA_V(t) e, FA_V(t) hi,
+                                   const FA_V(m) *valid)
+{
+    FA_V(col_add)(st->acc + c, st->cnt + c, e, hi, valid);
+}
+/* (count - 1) + sum, as the row version: the count is exact */
+static inline double FA_FN(vcol_sm1)(const FA_FN(vcol_state) *st, size_t k)
+{
+    return ((double)st->cnt[k] - 1.0) + st->acc[k];
+}
+#endif
+
+/* nv vectors of the column sum pass, from column c of row xr (m, yr at the
+ * same columns); valid: NULL, or (nv == 1) the lanes of the partial vector. */
+static inline void FA_FN(vcols_step)(int nv, const T *xr, const T *m, T *yr, size_t c,
+                                     size_t rem, FA_FN(vcol_state) *st, const FA_V(m) *valid)
+{
+    FA_V(t) hi[FA_V(U_COL)], lo[FA_V(U_COL)], e[FA_V(U_COL)];
+    for (int v = 0; v < nv; v++) {
+        size_t cv = c + (size_t)v * FA_VL;
+        FA_V(t) xv = valid ? FA_V(load_part)(xr + cv, rem, (T)0) : FA_V(loadu)(xr + cv);
+        FA_V(t) mv = valid ? FA_V(load_part)(m + cv, rem, (T)0) : FA_V(loadu)(m + cv);
+        hi[v] = FA_V(two_diff)(xv, mv, &lo[v]);
+    }
+    FA_V(expn)(nv, hi, lo, e);
+    for (int v = 0; v < nv; v++) {
+        size_t cv = c + (size_t)v * FA_VL;
+        FA_FN(vcol_add)(st, cv, e[v], hi[v], valid);
+        if (yr) {
+            if (valid) FA_V(store_part)(yr + cv, rem, e[v]);
+            else FA_V(storeu)(yr + cv, e[v]);
+        }
+    }
+}
+
+/* sm1[k] = s - 1 per column; y (optional, x's layout) receives exp(x - m).
+ * U_COL vectors of columns together (their exponentials in flight), then
+ * single vectors, then the partial one. */
+static inline void FA_FN(vcols_sumexp_m1)(const T *x, size_t n, size_t inner, size_t w,
+                                          const T *m, T *y, double *sm1)
+{
+    FA_FN(vcol_state) st;
+    size_t wf = w / FA_VL * FA_VL, rem = w - wf;
+    const FA_V(m) valid = FA_V(first)(rem ? rem : 1);
+    FA_FN(vcol_init)(&st, (w + FA_VL - 1) / FA_VL * FA_VL);
+    for (size_t i = 0; i < n; i++) {
+        const T *xr = x + i * inner;
+        T *yr = y ? y + i * inner : NULL;
+        size_t c = 0;
+        for (; c + FA_V(U_COL) * FA_VL <= wf; c += FA_V(U_COL) * FA_VL)
+            FA_FN(vcols_step)(FA_V(U_COL), xr, m, yr, c, 0, &st, NULL);
+        for (; c < wf; c += FA_VL) FA_FN(vcols_step)(1, xr, m, yr, c, 0, &st, NULL);
+        if (rem) FA_FN(vcols_step)(1, xr, m, yr, wf, rem, &st, &valid);
+    }
+    for (size_t k = 0; k < w; k++) sm1[k] = FA_FN(vcol_sm1)(&st, k);
+}
+
+/* dst[i, k] = src[i, k] * inv[k], one rounding (the row pass's arithmetic
+ * with per-column factors, prepared once per chunk); src may be dst. */
+static inline void FA_FN(vcols_scale_to)(const T *src, size_t ss, T *dst, size_t ds, size_t n,
+                                         size_t w, const double *inv)
+{
+    FA_ACC(scale_k) k[FA_CHUNK / FA_VL];
+    size_t wf = w / FA_VL * FA_VL, rem = w - wf;
+    for (size_t c = 0; c < w; c += FA_VL) k[c / FA_VL] = FA_ACC(scale_kv)(inv + c, c < wf ? FA_VL : rem);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t c = 0; c < wf; c += FA_VL)
+            FA_V(storeu)(dst + i * ds + c, FA_ACC(scale)(FA_V(loadu)(src + i * ss + c), &k[c / FA_VL]));
+        if (rem)
+            FA_V(store_part)(dst + i * ds + wf, rem,
+                             FA_ACC(scale)(FA_V(load_part)(src + i * ss + wf, rem, (T)0), &k[wf / FA_VL]));
+    }
+}
+
+/* dst[i, k] = (src[i, k] - m[k]) - L[k] (the row pass's arithmetic with
+ * per-column m and L). */
+static inline void FA_FN(vcols_log_softmax_out)(const T *src, size_t ss, T *dst, size_t ds,
+                                                size_t n, size_t w, const T *m, const double *L)
+{
+    FA_V(lsm_k) k[FA_CHUNK / FA_VL];
+    size_t wf = w / FA_VL * FA_VL, rem = w - wf;
+    for (size_t c = 0; c < w; c += FA_VL) k[c / FA_VL] = FA_V(lsm_kv)(m + c, L + c, c < wf ? FA_VL : rem);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t c = 0; c < wf; c += FA_VL)
+            FA_V(storeu)(dst + i * ds + c, FA_V(lsm)(FA_V(loadu)(src + i * ss + c), &k[c / FA_VL]));
+        if (rem)
+            FA_V(store_part)(dst + i * ds + wf, rem,
+                             FA_V(lsm)(FA_V(load_part)(src + i * ss + wf, rem, (T)0), &k[wf / FA_VL]));
+    }
 }
 
 #undef FA_VMAP

@@ -1,13 +1,8 @@
-/* Hand-written AVX2+FMA row primitives that the kernel templates use at the
- * avx2 level in place of the portable ones (reduce_impl.h, FA_HAND).
- * Included inside the AVX2 target region of instantiate.h.  Same contracts
- * and numerics as rows_avx512.h (the exponentials are the same operations:
- * bit-identical results, checked over every float32 x <= 0):
- *   row_max:             max of the row, NaN skipped;
- *   row_sumexp_m1:       s - 1 with s = sum exp(x - m), maxima counted
- *                        exactly, optionally storing exp(x - m) to y;
- *   row_scale:           y *= inv;
- *   row_log_softmax_out: y = (x - m) - L.
+/* The avx2 level (AVX2+FMA): its exponentials (the same operations as
+ * avx512.h's float32 one: bit-identical results, checked over every float32
+ * x <= 0), TwoSum, the log_softmax output arithmetic and, at the end, its
+ * traits: the primitives of ops/vec_passes.h (simd/README.md).  Included
+ * inside the AVX2 target region of ops/instantiate.h.
  * What AVX2 lacks, and what replaces it:
  *   - masks: tails use vmaskmov loads/stores with a lane mask built from the
  *     remaining count (masked-out lanes are neither read nor written, cannot
@@ -19,11 +14,11 @@
  * Throughput: one exponential is a dependency chain of ~70 cycles (~90 for
  * float64); with half the work per instruction of AVX-512 the out-of-order
  * window only overlaps enough of them when several independent vectors go
- * through each stage together, so the sum passes work on FA_NV32 / FA_NV64
- * vectors at a time (interleaved; worth ~15% for float32, ~25% for float64
+ * through each stage together, so the sum passes work on U_SUM (rows) and
+ * U_COL (columns) vectors at a time (interleaved; worth ~15% for float32, ~25% for float64
  * on Zen 4). */
-#ifndef FA_ROWS_AVX2_H
-#define FA_ROWS_AVX2_H
+#ifndef FA_SIMD_AVX2_H
+#define FA_SIMD_AVX2_H
 
 #include <immintrin.h>
 #include <stddef.h>
@@ -149,7 +144,7 @@ static inline __m256 fa_vexp_f32_avx2(__m256 hi, __m256 lo)
 
 /* a - b and a + b as a fused multiply-add with 1.0: the same result as
  * vsub/vadd (one rounding) on the FMA pipes, for passes made of additions
- * only (log_softmax's output; see rows_avx512.h). */
+ * only (log_softmax's output; see avx512.h). */
 static inline __m256 fa_vsubf256_ps(__m256 a, __m256 b) { return _mm256_fnmadd_ps(b, _mm256_set1_ps(1.0f), a); }
 static inline __m256 fa_vaddf256_ps(__m256 a, __m256 b) { return _mm256_fmadd_ps(b, _mm256_set1_ps(1.0f), a); }
 static inline __m256d fa_vsubf256_pd(__m256d a, __m256d b) { return _mm256_fnmadd_pd(b, _mm256_set1_pd(1.0), a); }
@@ -269,7 +264,7 @@ static inline __m256d fa_vlsm_f64_avx2(__m256d x, __m256d m, __m256d lv)
 }
 
 /* ------------------------------------------------------------------ traits
- * The primitives the generic passes (ops/vec_rows.h) are written over; the
+ * The primitives the generic passes (ops/vec_passes.h) are written over; the
  * list and contracts are in simd/README.md.  Masks are lane masks (all-ones
  * lanes) in a vector; partial vectors are read and written with vmaskmov. */
 typedef __m256 fa_avx2_f32_t;
@@ -283,6 +278,7 @@ typedef struct { __m256 m, lh, ll; } fa_avx2_f32_lsm_k;
 #define fa_avx2_f32_U_MAP 2
 #define fa_avx2_f32_TAIL_ACC 1
 #define fa_avx2_f32_TAIL_MAX 1
+#define fa_avx2_f32_U_COL 4
 
 static inline __m256 fa_avx2_f32_set1(float v) { return _mm256_set1_ps(v); }
 static inline __m256 fa_avx2_f32_loadu(const float *p) { return _mm256_loadu_ps(p); }
@@ -345,6 +341,41 @@ static inline __m256 fa_avx2_f32_scale(__m256 v, const fa_avx2_f32_scale_k *k)
 {
     return _mm256_fmadd_ps(v, k->ih, _mm256_mul_ps(v, k->il));
 }
+/* Column state (ops/vec_passes.h): the valid lanes but the maxima added in
+ * double to the per-column sums acc[0..8), the maxima counted in cnt[0..8)
+ * (whole vectors of FA_CHUNK-long arrays). */
+static inline void fa_avx2_f32_col_add(double *acc, int32_t *cnt, __m256 e, __m256 hi,
+                                       const __m256 *valid)
+{
+    __m256 one = _mm256_cmp_ps(hi, _mm256_setzero_ps(), _CMP_EQ_OQ), t = e;
+    if (valid) {
+        one = _mm256_and_ps(one, *valid);
+        t = _mm256_and_ps(t, *valid);
+    }
+    t = _mm256_andnot_ps(one, t); /* NaN stays */
+    __m256i *ct = (__m256i *)cnt;
+    _mm256_storeu_si256(ct, _mm256_sub_epi32(_mm256_loadu_si256(ct), _mm256_castps_si256(one)));
+    _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), _mm256_cvtps_pd(_mm256_castps256_ps128(t))));
+    _mm256_storeu_pd(acc + 4, _mm256_add_pd(_mm256_loadu_pd(acc + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(t, 1))));
+}
+/* per-column factors inv[0 .. rem), split as scale_prep does */
+static inline fa_avx2_f32_scale_k fa_avx2_f32_scale_kv(const double *inv, size_t rem)
+{
+    __m256d lo = _mm256_maskload_pd(inv, fa_tail4_avx2(rem < 4 ? rem : 4));
+    __m256d hi = _mm256_maskload_pd(inv + 4, fa_tail4_avx2(rem > 4 ? rem - 4 : 0));
+    __m128 hl = _mm256_cvtpd_ps(lo), hh = _mm256_cvtpd_ps(hi);
+    __m128 ll = _mm256_cvtpd_ps(_mm256_sub_pd(lo, _mm256_cvtps_pd(hl)));
+    __m128 lh = _mm256_cvtpd_ps(_mm256_sub_pd(hi, _mm256_cvtps_pd(hh)));
+    fa_avx2_f32_scale_k k = {_mm256_insertf128_ps(_mm256_castps128_ps256(hl), hh, 1),
+                             _mm256_insertf128_ps(_mm256_castps128_ps256(ll), lh, 1)};
+    return k;
+}
+static inline fa_avx2_f32_lsm_k fa_avx2_f32_lsm_kv(const float *m, const double *L, size_t rem)
+{
+    fa_avx2_f32_scale_k s = fa_avx2_f32_scale_kv(L, rem);
+    fa_avx2_f32_lsm_k k = {_mm256_maskload_ps(m, fa_tail8_avx2(rem)), s.ih, s.il};
+    return k;
+}
 static inline fa_avx2_f32_lsm_k fa_avx2_f32_lsm_prep(double m, double L)
 {
     float lh = (float)L;
@@ -365,6 +396,7 @@ typedef struct { __m256d m, L; } fa_avx2_f64_lsm_k;
 #define fa_avx2_f64_U_MAP 2
 #define fa_avx2_f64_TAIL_ACC 1
 #define fa_avx2_f64_TAIL_MAX 1
+#define fa_avx2_f64_U_COL 4
 
 static inline __m256d fa_avx2_f64_set1(double v) { return _mm256_set1_pd(v); }
 static inline __m256d fa_avx2_f64_loadu(const double *p) { return _mm256_loadu_pd(p); }
@@ -395,6 +427,12 @@ static inline void fa_avx2_f64_expn(int nv, const __m256d *hi, const __m256d *lo
 {
     fa_vexpn_f64_avx2(nv, hi, lo, e);
 }
+static inline fa_avx2_f64_lsm_k fa_avx2_f64_lsm_kv(const double *m, const double *L, size_t rem)
+{
+    __m256i t = fa_tail4_avx2(rem);
+    fa_avx2_f64_lsm_k k = {_mm256_maskload_pd(m, t), _mm256_maskload_pd(L, t)};
+    return k;
+}
 static inline fa_avx2_f64_lsm_k fa_avx2_f64_lsm_prep(double m, double L)
 {
     fa_avx2_f64_lsm_k k = {_mm256_set1_pd(m), _mm256_set1_pd(L)};
@@ -407,4 +445,4 @@ static inline __m256d fa_avx2_f64_lsm(__m256d x, const fa_avx2_f64_lsm_k *k)
 
 #undef FA_NV32
 #undef FA_NV64
-#endif /* FA_ROWS_AVX2_H */
+#endif /* FA_SIMD_AVX2_H */

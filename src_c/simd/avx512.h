@@ -1,16 +1,11 @@
-/* Hand-written AVX-512 row passes that the kernel templates use at the
- * avx512 level in place of the portable ones (ops/passes.h, FA_HAND).
- * Included inside the AVX-512 target region of ops/instantiate.h.  Same
- * contracts as the portable versions:
- *   row_max:             max of the row, NaN skipped;
- *   row_sumexp_m1:       s - 1 with s = sum exp(x - m), maxima counted
- *                        exactly, optionally storing exp(x - m) to y;
- *   row_scale:           y *= inv;
- *   row_log_softmax_out: y = (x - m) - L;
- *   exp_row:             y = exp(d) (the tests' sweep of the exponential).
- * Tails use masked loads and stores (no scalar loop). */
-#ifndef FA_ROWS_AVX512_H
-#define FA_ROWS_AVX512_H
+/* The avx512 level (AVX-512 F/DQ/BW/VL): its exponentials, TwoSum, the
+ * log_softmax output arithmetic and, at the end, its traits: the primitives
+ * the generic passes of ops/vec_passes.h are written over (simd/README.md).
+ * Included inside the AVX-512 target region of ops/instantiate.h.  Partial
+ * vectors use masked loads and stores (lanes past the end neither read nor
+ * written). */
+#ifndef FA_SIMD_AVX512_H
+#define FA_SIMD_AVX512_H
 
 #include <immintrin.h>
 #include <stddef.h>
@@ -66,24 +61,6 @@ static inline __m512 fa_vtwo_diff_f32_avx512(__m512 x, __m512 m, __m512 *lo)
     __m512 mv = _mm512_sub_ps(xv, hi);
     *lo = _mm512_add_ps(_mm512_sub_ps(x, xv), _mm512_sub_ps(mv, m));
     return hi;
-}
-
-/* One vector of the sum pass: e = exp(x - m) for the lanes in `valid`; the
- * lanes where x - m == 0 are returned in *one (the caller counts them), the
- * others added (in double) to a0/a1. */
-static inline __m512 fa_vsumexp_step_f32_avx512(__m512 x, __m512 m, __mmask16 valid,
-                                                __m512d *a0, __m512d *a1, __mmask16 *one)
-{
-    __m512 lo;
-    __m512 hi = fa_vtwo_diff_f32_avx512(x, m, &lo);
-    __m512 e = fa_vexp_f32_avx512(hi, lo);
-    /* x - m == 0 exactly at the maxima (and never for inf - inf = NaN) */
-    *one = _mm512_mask_cmp_ps_mask(valid, hi, _mm512_setzero_ps(), _CMP_EQ_OQ);
-    __mmask16 add = valid & (__mmask16)~*one;
-    *a0 = _mm512_mask_add_pd(*a0, (__mmask8)add, *a0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
-    *a1 = _mm512_mask_add_pd(*a1, (__mmask8)(add >> 8), *a1,
-                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
-    return e;
 }
 
 /* One vector of log_softmax's output in float32: y = (x - m) - L with
@@ -161,25 +138,6 @@ static inline __m512d fa_vexp_f64_avx512(__m512d hi, __m512d lo)
     return _mm512_scalef_pd(e, _mm512_mul_pd(k, _mm512_set1_pd(0.0625)));
 }
 
-/* One vector of the float64 sum pass.  The accumulator lanes start at 1.0
- * and every term is <= 1, so Fast2Sum (3 operations) is exact: (s, c) is a
- * compensated sum.  The maxima (terms exactly 1) need no separate count
- * here: added to s >= 1 they are exact too, and s - 1 is taken exactly at
- * the end, so s - 1 keeps its relative accuracy when the other terms are
- * tiny (8% faster than counting them). */
-static inline __m512d fa_vsumexp_step_f64_avx512(__m512d x, __m512d m, __mmask8 valid,
-                                                 __m512d *s, __m512d *c)
-{
-    __m512d lo;
-    __m512d hi = fa_vtwo_diff_f64_avx512(x, m, &lo);
-    __m512d e = fa_vexp_f64_avx512(hi, lo);
-    __m512d t = _mm512_maskz_mov_pd(valid, e);
-    __m512d u = _mm512_add_pd(*s, t);
-    *c = _mm512_add_pd(*c, _mm512_add_pd(_mm512_sub_pd(*s, u), t));
-    *s = u;
-    return e;
-}
-
 /* One vector of log_softmax's output in float64: y = (hi - L) + lo with
  * x - m = hi + lo exactly (as log_softmax_one; lo dropped below -1000,
  * where it may be NaN for x = -inf).  Half the additions on the FMA pipes. */
@@ -194,7 +152,7 @@ static inline __m512d fa_vlsm_f64_avx512(__m512d x, __m512d m, __m512d lv)
 }
 
 /* ------------------------------------------------------------------ traits
- * The primitives the generic passes (ops/vec_rows.h) are written over; the
+ * The primitives the generic passes (ops/vec_passes.h) are written over; the
  * list and contracts are in simd/README.md. */
 typedef __m512 fa_avx512_f32_t;
 typedef __mmask16 fa_avx512_f32_m;
@@ -207,6 +165,7 @@ typedef struct { __m512 m, lh, ll; } fa_avx512_f32_lsm_k;
 #define fa_avx512_f32_U_MAP 1
 #define fa_avx512_f32_TAIL_ACC 0
 #define fa_avx512_f32_TAIL_MAX 0
+#define fa_avx512_f32_U_COL 1
 
 static inline __m512 fa_avx512_f32_set1(float v) { return _mm512_set1_ps(v); }
 static inline __m512 fa_avx512_f32_loadu(const float *p) { return _mm512_loadu_ps(p); }
@@ -258,7 +217,8 @@ static inline double fa_avx512_f32_acc_finish(const fa_avx512_f32_acc *a, size_t
 }
 /* y *= inv with one rounding: inv = ih + il (float32 split), y * ih by FMA
  * with the small y * il added first (<= 0.5 ULP plus the error already in y;
- * up to ~0.63 near 2^-126, where y * il underflows: outputs below 1e-38) */
+ * up to 0.997 for outputs in [2^-126, 2^-125), where y * il underflows:
+ * measured by tests/test_passes.py) */
 static inline fa_avx512_f32_scale_k fa_avx512_f32_scale_prep(double inv)
 {
     float ih = (float)inv;
@@ -268,6 +228,39 @@ static inline fa_avx512_f32_scale_k fa_avx512_f32_scale_prep(double inv)
 static inline __m512 fa_avx512_f32_scale(__m512 v, const fa_avx512_f32_scale_k *k)
 {
     return _mm512_fmadd_ps(v, k->ih, _mm512_mul_ps(v, k->il));
+}
+/* Column state (ops/vec_passes.h): as acc_add, into the per-column double sums
+ * acc[0..16) and counts cnt[0..16) (whole vectors of FA_CHUNK-long arrays). */
+static inline void fa_avx512_f32_col_add(double *acc, int32_t *cnt, __m512 e, __m512 hi,
+                                         const __mmask16 *valid)
+{
+    fa_avx512_f32_acc a = {_mm512_loadu_pd(acc), _mm512_loadu_pd(acc + 8)};
+    size_t unused = 0;
+    __mmask16 v = valid ? *valid : (__mmask16)0xFFFF;
+    __mmask16 one = _mm512_mask_cmp_ps_mask(v, hi, _mm512_setzero_ps(), _CMP_EQ_OQ);
+    fa_avx512_f32_acc_add(&a, e, hi, valid, &unused);
+    _mm512_storeu_pd(acc, a.lo);
+    _mm512_storeu_pd(acc + 8, a.hi);
+    __m512i ct = _mm512_loadu_si512(cnt);
+    _mm512_storeu_si512(cnt, _mm512_mask_sub_epi32(ct, one, ct, _mm512_set1_epi32(-1)));
+}
+/* per-column factors inv[0 .. rem), split as scale_prep does */
+static inline fa_avx512_f32_scale_k fa_avx512_f32_scale_kv(const double *inv, size_t rem)
+{
+    __m512d lo = _mm512_maskz_loadu_pd(fa_tail8(rem < 8 ? rem : 8), inv);
+    __m512d hi = _mm512_maskz_loadu_pd(rem > 8 ? fa_tail8(rem - 8) : 0, inv + 8);
+    __m256 hl = _mm512_cvtpd_ps(lo), hh = _mm512_cvtpd_ps(hi);
+    __m256 ll = _mm512_cvtpd_ps(_mm512_sub_pd(lo, _mm512_cvtps_pd(hl)));
+    __m256 lh = _mm512_cvtpd_ps(_mm512_sub_pd(hi, _mm512_cvtps_pd(hh)));
+    fa_avx512_f32_scale_k k = {_mm512_insertf32x8(_mm512_castps256_ps512(hl), hh, 1),
+                               _mm512_insertf32x8(_mm512_castps256_ps512(ll), lh, 1)};
+    return k;
+}
+static inline fa_avx512_f32_lsm_k fa_avx512_f32_lsm_kv(const float *m, const double *L, size_t rem)
+{
+    fa_avx512_f32_scale_k s = fa_avx512_f32_scale_kv(L, rem);
+    fa_avx512_f32_lsm_k k = {_mm512_maskz_loadu_ps(fa_tail16(rem), m), s.ih, s.il};
+    return k;
 }
 static inline fa_avx512_f32_lsm_k fa_avx512_f32_lsm_prep(double m, double L)
 {
@@ -289,6 +282,7 @@ typedef struct { __m512d m, L; } fa_avx512_f64_lsm_k;
 #define fa_avx512_f64_U_MAP 1
 #define fa_avx512_f64_TAIL_ACC 0
 #define fa_avx512_f64_TAIL_MAX 0
+#define fa_avx512_f64_U_COL 1
 
 static inline __m512d fa_avx512_f64_set1(double v) { return _mm512_set1_pd(v); }
 static inline __m512d fa_avx512_f64_loadu(const double *p) { return _mm512_loadu_pd(p); }
@@ -318,6 +312,11 @@ static inline void fa_avx512_f64_expn(int nv, const __m512d *hi, const __m512d *
 {
     for (int i = 0; i < nv; i++) e[i] = fa_vexp_f64_avx512(hi[i], lo[i]);
 }
+static inline fa_avx512_f64_lsm_k fa_avx512_f64_lsm_kv(const double *m, const double *L, size_t rem)
+{
+    fa_avx512_f64_lsm_k k = {_mm512_maskz_loadu_pd(fa_tail8(rem), m), _mm512_maskz_loadu_pd(fa_tail8(rem), L)};
+    return k;
+}
 static inline fa_avx512_f64_lsm_k fa_avx512_f64_lsm_prep(double m, double L)
 {
     fa_avx512_f64_lsm_k k = {_mm512_set1_pd(m), _mm512_set1_pd(L)};
@@ -328,4 +327,4 @@ static inline __m512d fa_avx512_f64_lsm(__m512d x, const fa_avx512_f64_lsm_k *k)
     return fa_vlsm_f64_avx512(x, k->m, k->L);
 }
 
-#endif /* FA_ROWS_AVX512_H */
+#endif /* FA_SIMD_AVX512_H */
