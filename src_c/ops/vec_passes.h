@@ -220,7 +220,7 @@ static inline void FA_FN(vcols_max_pack)(const T *x, size_t n, size_t inner, siz
     for (size_t i = 0; i < n; i++) {
         const T *xr = x + i * inner;
         for (size_t c = 0; c < wf; c += FA_VL) {
-            if (c * sizeof(T) % 64 == 0) FA_V(prefetch)((const char *)(xr + c + FA_CHUNK));
+            FA_V(prefetch)((const char *)(xr + c + FA_CHUNK));
             FA_V(t) xv = FA_V(loadu)(xr + c);
             if (buf) FA_V(storeu)(buf + i * w + c, xv);
             FA_V(storeu)(m + c, FA_V(max)(xv, FA_V(loadu)(m + c))); /* x first: NaN skipped */
@@ -295,13 +295,11 @@ static inline void FA_FN(vcols_step)(int nv, const T *xr, const T *m, T *yr, siz
         hi[v] = FA_V(two_diff)(xv, mv, &lo[v]);
     }
     FA_V(expn)(nv, hi, lo, e);
-    for (int v = 0; v < nv; v++) {
-        size_t cv = c + (size_t)v * FA_VL;
-        FA_FN(vcol_add)(st, cv, e[v], hi[v], valid);
-        if (yr) {
-            if (valid) FA_V(store_part)(yr + cv, rem, e[v]);
-            else FA_V(storeu)(yr + cv, e[v]);
-        }
+    for (int v = 0; v < nv; v++) FA_FN(vcol_add)(st, c + (size_t)v * FA_VL, e[v], hi[v], valid);
+    if (yr) {
+        if (valid) FA_V(store_part)(yr + c, rem, e[0]);
+        else
+            for (int v = 0; v < nv; v++) FA_V(storeu)(yr + c + (size_t)v * FA_VL, e[v]);
     }
 }
 
@@ -336,8 +334,9 @@ static inline void FA_FN(vcols_scale_to)(const T *src, size_t ss, T *dst, size_t
     size_t wf = w / FA_VL * FA_VL, rem = w - wf;
     for (size_t c = 0; c < w; c += FA_VL) k[c / FA_VL] = FA_ACC(scale_kv)(inv + c, c < wf ? FA_VL : rem);
     for (size_t i = 0; i < n; i++) {
-        for (size_t c = 0; c < wf; c += FA_VL)
-            FA_V(storeu)(dst + i * ds + c, FA_ACC(scale)(FA_V(loadu)(src + i * ss + c), &k[c / FA_VL]));
+        const FA_ACC(scale_k) *kc = k;
+        for (size_t c = 0; c < wf; c += FA_VL, kc++)
+            FA_V(storeu)(dst + i * ds + c, FA_ACC(scale)(FA_V(loadu)(src + i * ss + c), kc));
         if (rem)
             FA_V(store_part)(dst + i * ds + wf, rem,
                              FA_ACC(scale)(FA_V(load_part)(src + i * ss + wf, rem, (T)0), &k[wf / FA_VL]));
@@ -353,8 +352,9 @@ static inline void FA_FN(vcols_log_softmax_out)(const T *src, size_t ss, T *dst,
     size_t wf = w / FA_VL * FA_VL, rem = w - wf;
     for (size_t c = 0; c < w; c += FA_VL) k[c / FA_VL] = FA_V(lsm_kv)(m + c, L + c, c < wf ? FA_VL : rem);
     for (size_t i = 0; i < n; i++) {
-        for (size_t c = 0; c < wf; c += FA_VL)
-            FA_V(storeu)(dst + i * ds + c, FA_V(lsm)(FA_V(loadu)(src + i * ss + c), &k[c / FA_VL]));
+        const FA_V(lsm_k) *kc = k;
+        for (size_t c = 0; c < wf; c += FA_VL, kc++)
+            FA_V(storeu)(dst + i * ds + c, FA_V(lsm)(FA_V(loadu)(src + i * ss + c), kc));
         if (rem)
             FA_V(store_part)(dst + i * ds + wf, rem,
                              FA_V(lsm)(FA_V(load_part)(src + i * ss + wf, rem, (T)0), &k[wf / FA_VL]));
