@@ -30,46 +30,41 @@
 
 /* Lane masks (all-ones lanes) for the first rem lanes, 0 < rem < 8 (f32) or
  * rem < 4 (f64). */
-static inline __m256i fa_tail8_avx2(size_t rem)
+static inline __m256i fa_lanes_ps_avx2(size_t rem)
 {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
-static inline __m256i fa_tail4_avx2(size_t rem)
+static inline __m256i fa_lanes_pd_avx2(size_t rem)
 {
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)rem), _mm256_setr_epi64x(0, 1, 2, 3));
 }
 
 /* Horizontal reductions (no NaN reaches hmax: the accumulators skip it). */
-static inline float fa_hmax_ps_avx2(__m256 v)
+static inline float fa_reduce_max_ps_avx2(__m256 v)
 {
     __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     h = _mm_max_ps(h, _mm_movehl_ps(h, h));
     h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
     return _mm_cvtss_f32(h);
 }
-static inline double fa_hmax_pd_avx2(__m256d v)
+static inline double fa_reduce_max_pd_avx2(__m256d v)
 {
     __m128d h = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     h = _mm_max_sd(h, _mm_unpackhi_pd(h, h));
     return _mm_cvtsd_f64(h);
 }
-static inline double fa_hsum_pd_avx2(__m256d v)
+static inline double fa_reduce_add_pd_avx2(__m256d v)
 {
     __m128d h = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     h = _mm_add_sd(h, _mm_unpackhi_pd(h, h));
     return _mm_cvtsd_f64(h);
 }
 /* Sum of the 8 uint32 lanes, in size_t (no overflow: lanes < 2^32). */
-static inline size_t fa_hsum_epu32_avx2(__m256i v)
+static inline size_t fa_reduce_add_epu32_avx2(__m256i v)
 {
     __m256i w = _mm256_add_epi64(_mm256_and_si256(v, _mm256_set1_epi64x(0xFFFFFFFF)),
                                  _mm256_srli_epi64(v, 32));
     __m128i h = _mm_add_epi64(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
-    return (size_t)_mm_cvtsi128_si64(h) + (size_t)_mm_extract_epi64(h, 1);
-}
-static inline size_t fa_hsum_epi64_avx2(__m256i v)
-{
-    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     return (size_t)_mm_cvtsi128_si64(h) + (size_t)_mm_extract_epi64(h, 1);
 }
 
@@ -133,13 +128,6 @@ static inline void fa_vexpn_f32_avx2(int nv, const __m256 *hi_in, const __m256 *
         __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(e2, 23));
         e[i] = _mm256_mul_ps(_mm256_mul_ps(p[i], s1), s2);
     }
-}
-
-static inline __m256 fa_vexp_f32_avx2(__m256 hi, __m256 lo)
-{
-    __m256 e;
-    fa_vexpn_f32_avx2(1, &hi, &lo, &e);
-    return e;
 }
 
 /* a - b and a + b as a fused multiply-add with 1.0: the same result as
@@ -243,13 +231,6 @@ static inline void fa_vexpn_f64_avx2(int nv, const __m256d *hi_in, const __m256d
     }
 }
 
-static inline __m256d fa_vexp_f64_avx2(__m256d hi, __m256d lo)
-{
-    __m256d e;
-    fa_vexpn_f64_avx2(1, &hi, &lo, &e);
-    return e;
-}
-
 /* y = (hi - L) + lo with x - m = hi + lo exactly (as log_softmax_one; lo
  * dropped below -1000, where it may be NaN for x = -inf). */
 static inline __m256d fa_vlsm_f64_avx2(__m256d x, __m256d m, __m256d lv)
@@ -283,19 +264,19 @@ typedef struct { __m256 m, lh, ll; } fa_avx2_f32_lsm_k;
 static inline __m256 fa_avx2_f32_set1(float v) { return _mm256_set1_ps(v); }
 static inline __m256 fa_avx2_f32_loadu(const float *p) { return _mm256_loadu_ps(p); }
 static inline void fa_avx2_f32_storeu(float *p, __m256 v) { _mm256_storeu_ps(p, v); }
-static inline __m256 fa_avx2_f32_first(size_t rem) { return _mm256_castsi256_ps(fa_tail8_avx2(rem)); }
+static inline __m256 fa_avx2_f32_first(size_t rem) { return _mm256_castsi256_ps(fa_lanes_ps_avx2(rem)); }
 /* maskload zeroes the lanes it does not read: they get `fill` */
 static inline __m256 fa_avx2_f32_load_part(const float *p, size_t rem, float fill)
 {
-    __m256i t = fa_tail8_avx2(rem);
+    __m256i t = fa_lanes_ps_avx2(rem);
     return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, t), _mm256_castsi256_ps(t));
 }
 static inline void fa_avx2_f32_store_part(float *p, size_t rem, __m256 v)
 {
-    _mm256_maskstore_ps(p, fa_tail8_avx2(rem), v);
+    _mm256_maskstore_ps(p, fa_lanes_ps_avx2(rem), v);
 }
 static inline __m256 fa_avx2_f32_max(__m256 x, __m256 m) { return _mm256_max_ps(x, m); }
-static inline float fa_avx2_f32_hmax(__m256 v) { return fa_hmax_ps_avx2(v); }
+static inline float fa_avx2_f32_hmax(__m256 v) { return fa_reduce_max_ps_avx2(v); }
 static inline void fa_avx2_f32_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
 static inline __m256 fa_avx2_f32_two_diff(__m256 x, __m256 m, __m256 *lo)
 {
@@ -323,12 +304,12 @@ static inline void fa_avx2_f32_acc_add(__m256d *a, __m256 e, __m256 hi, const __
                                          _mm256_cvtps_pd(_mm256_extractf128_ps(t, 1))));
 }
 static inline __m256i fa_avx2_f32_cnt_zero(void) { return _mm256_setzero_si256(); }
-static inline size_t fa_avx2_f32_cnt_total(__m256i c) { return fa_hsum_epu32_avx2(c); }
+static inline size_t fa_avx2_f32_cnt_total(__m256i c) { return fa_reduce_add_epu32_avx2(c); }
 static inline double fa_avx2_f32_acc_finish(const __m256d *a, size_t z)
 {
     __m256d s = a[0];
     for (int i = 1; i < fa_avx2_f32_U_SUM; i++) s = _mm256_add_pd(s, a[i]);
-    return ((double)z - 1.0) + fa_hsum_pd_avx2(s);
+    return ((double)z - 1.0) + fa_reduce_add_pd_avx2(s);
 }
 /* y *= inv with one rounding (as fa_avx512_f32_scale) */
 static inline fa_avx2_f32_scale_k fa_avx2_f32_scale_prep(double inv)
@@ -361,8 +342,8 @@ static inline void fa_avx2_f32_col_add(double *acc, int32_t *cnt, __m256 e, __m2
 /* per-column factors inv[0 .. rem), split as scale_prep does */
 static inline fa_avx2_f32_scale_k fa_avx2_f32_scale_kv(const double *inv, size_t rem)
 {
-    __m256d lo = _mm256_maskload_pd(inv, fa_tail4_avx2(rem < 4 ? rem : 4));
-    __m256d hi = _mm256_maskload_pd(inv + 4, fa_tail4_avx2(rem > 4 ? rem - 4 : 0));
+    __m256d lo = _mm256_maskload_pd(inv, fa_lanes_pd_avx2(rem < 4 ? rem : 4));
+    __m256d hi = _mm256_maskload_pd(inv + 4, fa_lanes_pd_avx2(rem > 4 ? rem - 4 : 0));
     __m128 hl = _mm256_cvtpd_ps(lo), hh = _mm256_cvtpd_ps(hi);
     __m128 ll = _mm256_cvtpd_ps(_mm256_sub_pd(lo, _mm256_cvtps_pd(hl)));
     __m128 lh = _mm256_cvtpd_ps(_mm256_sub_pd(hi, _mm256_cvtps_pd(hh)));
@@ -373,7 +354,7 @@ static inline fa_avx2_f32_scale_k fa_avx2_f32_scale_kv(const double *inv, size_t
 static inline fa_avx2_f32_lsm_k fa_avx2_f32_lsm_kv(const float *m, const double *L, size_t rem)
 {
     fa_avx2_f32_scale_k s = fa_avx2_f32_scale_kv(L, rem);
-    fa_avx2_f32_lsm_k k = {_mm256_maskload_ps(m, fa_tail8_avx2(rem)), s.ih, s.il};
+    fa_avx2_f32_lsm_k k = {_mm256_maskload_ps(m, fa_lanes_ps_avx2(rem)), s.ih, s.il};
     return k;
 }
 static inline fa_avx2_f32_lsm_k fa_avx2_f32_lsm_prep(double m, double L)
@@ -401,18 +382,18 @@ typedef struct { __m256d m, L; } fa_avx2_f64_lsm_k;
 static inline __m256d fa_avx2_f64_set1(double v) { return _mm256_set1_pd(v); }
 static inline __m256d fa_avx2_f64_loadu(const double *p) { return _mm256_loadu_pd(p); }
 static inline void fa_avx2_f64_storeu(double *p, __m256d v) { _mm256_storeu_pd(p, v); }
-static inline __m256d fa_avx2_f64_first(size_t rem) { return _mm256_castsi256_pd(fa_tail4_avx2(rem)); }
+static inline __m256d fa_avx2_f64_first(size_t rem) { return _mm256_castsi256_pd(fa_lanes_pd_avx2(rem)); }
 static inline __m256d fa_avx2_f64_load_part(const double *p, size_t rem, double fill)
 {
-    __m256i t = fa_tail4_avx2(rem);
+    __m256i t = fa_lanes_pd_avx2(rem);
     return _mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(p, t), _mm256_castsi256_pd(t));
 }
 static inline void fa_avx2_f64_store_part(double *p, size_t rem, __m256d v)
 {
-    _mm256_maskstore_pd(p, fa_tail4_avx2(rem), v);
+    _mm256_maskstore_pd(p, fa_lanes_pd_avx2(rem), v);
 }
 static inline __m256d fa_avx2_f64_max(__m256d x, __m256d m) { return _mm256_max_pd(x, m); }
-static inline double fa_avx2_f64_hmax(__m256d v) { return fa_hmax_pd_avx2(v); }
+static inline double fa_avx2_f64_hmax(__m256d v) { return fa_reduce_max_pd_avx2(v); }
 static inline void fa_avx2_f64_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
 static inline __m256d fa_avx2_f64_add(__m256d a, __m256d b) { return _mm256_add_pd(a, b); }
 static inline __m256d fa_avx2_f64_sub(__m256d a, __m256d b) { return _mm256_sub_pd(a, b); }
@@ -429,7 +410,7 @@ static inline void fa_avx2_f64_expn(int nv, const __m256d *hi, const __m256d *lo
 }
 static inline fa_avx2_f64_lsm_k fa_avx2_f64_lsm_kv(const double *m, const double *L, size_t rem)
 {
-    __m256i t = fa_tail4_avx2(rem);
+    __m256i t = fa_lanes_pd_avx2(rem);
     fa_avx2_f64_lsm_k k = {_mm256_maskload_pd(m, t), _mm256_maskload_pd(L, t)};
     return k;
 }

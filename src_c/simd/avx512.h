@@ -12,8 +12,8 @@
 
 #include "simd/fa_math.h"
 
-static inline __mmask16 fa_tail16(size_t rem) { return (__mmask16)((1u << rem) - 1u); }
-static inline __mmask8 fa_tail8(size_t rem) { return (__mmask8)((1u << rem) - 1u); }
+static inline __mmask16 fa_mask16_avx512(size_t rem) { return (__mmask16)((1u << rem) - 1u); }
+static inline __mmask8 fa_mask8_avx512(size_t rem) { return (__mmask8)((1u << rem) - 1u); }
 
 /* a - b and a + b computed as a fused multiply-add with 1.0: one rounding,
  * so the same result as vsub/vadd, but issued to the FMA pipes.  Zen 4 (and
@@ -170,14 +170,14 @@ typedef struct { __m512 m, lh, ll; } fa_avx512_f32_lsm_k;
 static inline __m512 fa_avx512_f32_set1(float v) { return _mm512_set1_ps(v); }
 static inline __m512 fa_avx512_f32_loadu(const float *p) { return _mm512_loadu_ps(p); }
 static inline void fa_avx512_f32_storeu(float *p, __m512 v) { _mm512_storeu_ps(p, v); }
-static inline __mmask16 fa_avx512_f32_first(size_t rem) { return fa_tail16(rem); }
+static inline __mmask16 fa_avx512_f32_first(size_t rem) { return fa_mask16_avx512(rem); }
 static inline __m512 fa_avx512_f32_load_part(const float *p, size_t rem, float fill)
 {
-    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), fa_tail16(rem), p);
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), fa_mask16_avx512(rem), p);
 }
 static inline void fa_avx512_f32_store_part(float *p, size_t rem, __m512 v)
 {
-    _mm512_mask_storeu_ps(p, fa_tail16(rem), v);
+    _mm512_mask_storeu_ps(p, fa_mask16_avx512(rem), v);
 }
 static inline __m512 fa_avx512_f32_max(__m512 x, __m512 m) { return _mm512_max_ps(x, m); }
 static inline float fa_avx512_f32_hmax(__m512 v) { return _mm512_reduce_max_ps(v); }
@@ -247,8 +247,8 @@ static inline void fa_avx512_f32_col_add(double *acc, int32_t *cnt, __m512 e, __
 /* per-column factors inv[0 .. rem), split as scale_prep does */
 static inline fa_avx512_f32_scale_k fa_avx512_f32_scale_kv(const double *inv, size_t rem)
 {
-    __m512d lo = _mm512_maskz_loadu_pd(fa_tail8(rem < 8 ? rem : 8), inv);
-    __m512d hi = _mm512_maskz_loadu_pd(rem > 8 ? fa_tail8(rem - 8) : 0, inv + 8);
+    __m512d lo = _mm512_maskz_loadu_pd(fa_mask8_avx512(rem < 8 ? rem : 8), inv);
+    __m512d hi = _mm512_maskz_loadu_pd(rem > 8 ? fa_mask8_avx512(rem - 8) : 0, inv + 8);
     __m256 hl = _mm512_cvtpd_ps(lo), hh = _mm512_cvtpd_ps(hi);
     __m256 ll = _mm512_cvtpd_ps(_mm512_sub_pd(lo, _mm512_cvtps_pd(hl)));
     __m256 lh = _mm512_cvtpd_ps(_mm512_sub_pd(hi, _mm512_cvtps_pd(hh)));
@@ -259,7 +259,7 @@ static inline fa_avx512_f32_scale_k fa_avx512_f32_scale_kv(const double *inv, si
 static inline fa_avx512_f32_lsm_k fa_avx512_f32_lsm_kv(const float *m, const double *L, size_t rem)
 {
     fa_avx512_f32_scale_k s = fa_avx512_f32_scale_kv(L, rem);
-    fa_avx512_f32_lsm_k k = {_mm512_maskz_loadu_ps(fa_tail16(rem), m), s.ih, s.il};
+    fa_avx512_f32_lsm_k k = {_mm512_maskz_loadu_ps(fa_mask16_avx512(rem), m), s.ih, s.il};
     return k;
 }
 static inline fa_avx512_f32_lsm_k fa_avx512_f32_lsm_prep(double m, double L)
@@ -287,14 +287,14 @@ typedef struct { __m512d m, L; } fa_avx512_f64_lsm_k;
 static inline __m512d fa_avx512_f64_set1(double v) { return _mm512_set1_pd(v); }
 static inline __m512d fa_avx512_f64_loadu(const double *p) { return _mm512_loadu_pd(p); }
 static inline void fa_avx512_f64_storeu(double *p, __m512d v) { _mm512_storeu_pd(p, v); }
-static inline __mmask8 fa_avx512_f64_first(size_t rem) { return fa_tail8(rem); }
+static inline __mmask8 fa_avx512_f64_first(size_t rem) { return fa_mask8_avx512(rem); }
 static inline __m512d fa_avx512_f64_load_part(const double *p, size_t rem, double fill)
 {
-    return _mm512_mask_loadu_pd(_mm512_set1_pd(fill), fa_tail8(rem), p);
+    return _mm512_mask_loadu_pd(_mm512_set1_pd(fill), fa_mask8_avx512(rem), p);
 }
 static inline void fa_avx512_f64_store_part(double *p, size_t rem, __m512d v)
 {
-    _mm512_mask_storeu_pd(p, fa_tail8(rem), v);
+    _mm512_mask_storeu_pd(p, fa_mask8_avx512(rem), v);
 }
 static inline __m512d fa_avx512_f64_max(__m512d x, __m512d m) { return _mm512_max_pd(x, m); }
 static inline double fa_avx512_f64_hmax(__m512d v) { return _mm512_reduce_max_pd(v); }
@@ -314,7 +314,7 @@ static inline void fa_avx512_f64_expn(int nv, const __m512d *hi, const __m512d *
 }
 static inline fa_avx512_f64_lsm_k fa_avx512_f64_lsm_kv(const double *m, const double *L, size_t rem)
 {
-    fa_avx512_f64_lsm_k k = {_mm512_maskz_loadu_pd(fa_tail8(rem), m), _mm512_maskz_loadu_pd(fa_tail8(rem), L)};
+    fa_avx512_f64_lsm_k k = {_mm512_maskz_loadu_pd(fa_mask8_avx512(rem), m), _mm512_maskz_loadu_pd(fa_mask8_avx512(rem), L)};
     return k;
 }
 static inline fa_avx512_f64_lsm_k fa_avx512_f64_lsm_prep(double m, double L)

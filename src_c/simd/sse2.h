@@ -38,46 +38,42 @@
 #define FA_SSE2_NV 4 /* vectors per step of the sum passes (16 f32 / 8 f64 elements) */
 
 /* Horizontal reductions (no NaN reaches hmax: the accumulators skip it). */
-static inline float fa_hmax_ps_sse2(__m128 v)
+static inline float fa_reduce_max_ps_sse2(__m128 v)
 {
     v = _mm_max_ps(v, _mm_movehl_ps(v, v));
     v = _mm_max_ss(v, _mm_shuffle_ps(v, v, 1));
     return _mm_cvtss_f32(v);
 }
-static inline double fa_hmax_pd_sse2(__m128d v)
+static inline double fa_reduce_max_pd_sse2(__m128d v)
 {
     return _mm_cvtsd_f64(_mm_max_sd(v, _mm_unpackhi_pd(v, v)));
 }
-static inline double fa_hsum_pd_sse2(__m128d v)
+static inline double fa_reduce_add_pd_sse2(__m128d v)
 {
     return _mm_cvtsd_f64(_mm_add_sd(v, _mm_unpackhi_pd(v, v)));
 }
 /* Sum of the 4 uint32 lanes (each < 2^32), in size_t. */
-static inline size_t fa_hsum_epu32_sse2(__m128i v)
+static inline size_t fa_reduce_add_epu32_sse2(__m128i v)
 {
     __m128i w = _mm_add_epi64(_mm_and_si128(v, _mm_set1_epi64x(0xFFFFFFFF)), _mm_srli_epi64(v, 32));
     return (size_t)_mm_cvtsi128_si64(w) + (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(w, w));
 }
-static inline size_t fa_hsum_epi64_sse2(__m128i v)
-{
-    return (size_t)_mm_cvtsi128_si64(v) + (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v));
-}
 
 /* float32 tail buffers: the rem < 4 last elements, padded with `fill`. */
-static inline __m128 fa_tail_load_ps_sse2(const float *x, size_t rem, float fill)
+static inline __m128 fa_load_part_ps_sse2(const float *x, size_t rem, float fill)
 {
     float b[4] = {fill, fill, fill, fill};
     memcpy(b, x, rem * sizeof(float));
     return _mm_loadu_ps(b);
 }
-static inline void fa_tail_store_ps_sse2(float *y, size_t rem, __m128 v)
+static inline void fa_store_part_ps_sse2(float *y, size_t rem, __m128 v)
 {
     float b[4];
     _mm_storeu_ps(b, v);
     memcpy(y, b, rem * sizeof(float));
 }
 /* all-ones in the first rem lanes */
-static inline __m128 fa_tail_mask_ps_sse2(size_t rem)
+static inline __m128 fa_lanes_ps_sse2(size_t rem)
 {
     return _mm_castsi128_ps(_mm_cmpgt_epi32(_mm_set1_epi32((int)rem), _mm_setr_epi32(0, 1, 2, 3)));
 }
@@ -155,13 +151,6 @@ static inline void fa_vexpn_f32_sse2(int nv, const __m128 *hi_in, const __m128 *
         __m128 s2 = _mm_castsi128_ps(_mm_slli_epi32(e2, 23));
         e[i] = _mm_mul_ps(_mm_mul_ps(q[i], s1), s2);
     }
-}
-
-static inline __m128 fa_vexp_f32_sse2(__m128 hi, __m128 lo)
-{
-    __m128 e;
-    fa_vexpn_f32_sse2(1, &hi, &lo, &e);
-    return e;
 }
 
 /* x - m = hi + lo exactly (TwoSum). */
@@ -285,13 +274,6 @@ static inline void fa_vexpn_f64_sse2(int nv, const __m128d *hi_in, const __m128d
     }
 }
 
-static inline __m128d fa_vexp_f64_sse2(__m128d hi, __m128d lo)
-{
-    __m128d e;
-    fa_vexpn_f64_sse2(1, &hi, &lo, &e);
-    return e;
-}
-
 /* y = (hi - L) + lo with x - m = hi + lo exactly (as log_softmax_one; lo
  * dropped below -1000, where it may be NaN for x = -inf). */
 static inline __m128d fa_vlsm_f64_sse2(__m128d x, __m128d m, __m128d lv)
@@ -305,7 +287,7 @@ static inline __m128d fa_vlsm_f64_sse2(__m128d x, __m128d m, __m128d lv)
 /* ------------------------------------------------------------------ traits
  * The primitives the generic passes (ops/vec_passes.h) are written over; the
  * list and contracts are in simd/README.md.  Partial float32 vectors go
- * through a small stack buffer (fa_tail_load_ps_sse2), a partial float64
+ * through a small stack buffer (fa_load_part_ps_sse2), a partial float64
  * vector is its low lane. */
 typedef __m128 fa_sse2_f32_t;
 typedef __m128 fa_sse2_f32_m;
@@ -323,17 +305,17 @@ typedef struct { __m128d m_lo, m_hi, L_lo, L_hi; } fa_sse2_f32_lsm_k;
 static inline __m128 fa_sse2_f32_set1(float v) { return _mm_set1_ps(v); }
 static inline __m128 fa_sse2_f32_loadu(const float *p) { return _mm_loadu_ps(p); }
 static inline void fa_sse2_f32_storeu(float *p, __m128 v) { _mm_storeu_ps(p, v); }
-static inline __m128 fa_sse2_f32_first(size_t rem) { return fa_tail_mask_ps_sse2(rem); }
+static inline __m128 fa_sse2_f32_first(size_t rem) { return fa_lanes_ps_sse2(rem); }
 static inline __m128 fa_sse2_f32_load_part(const float *p, size_t rem, float fill)
 {
-    return fa_tail_load_ps_sse2(p, rem, fill);
+    return fa_load_part_ps_sse2(p, rem, fill);
 }
 static inline void fa_sse2_f32_store_part(float *p, size_t rem, __m128 v)
 {
-    fa_tail_store_ps_sse2(p, rem, v);
+    fa_store_part_ps_sse2(p, rem, v);
 }
 static inline __m128 fa_sse2_f32_max(__m128 x, __m128 m) { return _mm_max_ps(x, m); }
-static inline float fa_sse2_f32_hmax(__m128 v) { return fa_hmax_ps_sse2(v); }
+static inline float fa_sse2_f32_hmax(__m128 v) { return fa_reduce_max_ps_sse2(v); }
 static inline void fa_sse2_f32_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
 static inline __m128 fa_sse2_f32_two_diff(__m128 x, __m128 m, __m128 *lo)
 {
@@ -358,12 +340,12 @@ static inline void fa_sse2_f32_acc_add(__m128d *a, __m128 e, __m128 hi, const __
     *a = _mm_add_pd(*a, _mm_add_pd(_mm_cvtps_pd(t), _mm_cvtps_pd(_mm_movehl_ps(t, t))));
 }
 static inline __m128i fa_sse2_f32_cnt_zero(void) { return _mm_setzero_si128(); }
-static inline size_t fa_sse2_f32_cnt_total(__m128i c) { return fa_hsum_epu32_sse2(c); }
+static inline size_t fa_sse2_f32_cnt_total(__m128i c) { return fa_reduce_add_epu32_sse2(c); }
 static inline double fa_sse2_f32_acc_finish(const __m128d *a, size_t z)
 {
     __m128d s = a[0];
     for (int i = 1; i < fa_sse2_f32_U_SUM; i++) s = _mm_add_pd(s, a[i]);
-    return ((double)z - 1.0) + fa_hsum_pd_sse2(s);
+    return ((double)z - 1.0) + fa_reduce_add_pd_sse2(s);
 }
 static inline fa_sse2_f32_scale_k fa_sse2_f32_scale_prep(double inv)
 {
@@ -406,7 +388,7 @@ static inline fa_sse2_f32_scale_k fa_sse2_f32_scale_kv(const double *inv, size_t
 static inline fa_sse2_f32_lsm_k fa_sse2_f32_lsm_kv(const float *m, const double *L, size_t rem)
 {
     fa_sse2_f32_lsm_k k;
-    __m128 mv = fa_tail_load_ps_sse2(m, rem < 4 ? rem : 4, 0.0f);
+    __m128 mv = fa_load_part_ps_sse2(m, rem < 4 ? rem : 4, 0.0f);
     k.m_lo = _mm_cvtps_pd(mv);
     k.m_hi = _mm_cvtps_pd(_mm_movehl_ps(mv, mv));
     fa_sse2_load4_pd(L, rem, &k.L_lo, &k.L_hi);
@@ -453,7 +435,7 @@ static inline void fa_sse2_f64_store_part(double *p, size_t rem, __m128d v)
     _mm_store_sd(p, v);
 }
 static inline __m128d fa_sse2_f64_max(__m128d x, __m128d m) { return _mm_max_pd(x, m); }
-static inline double fa_sse2_f64_hmax(__m128d v) { return fa_hmax_pd_sse2(v); }
+static inline double fa_sse2_f64_hmax(__m128d v) { return fa_reduce_max_pd_sse2(v); }
 static inline void fa_sse2_f64_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
 static inline __m128d fa_sse2_f64_add(__m128d a, __m128d b) { return _mm_add_pd(a, b); }
 static inline __m128d fa_sse2_f64_sub(__m128d a, __m128d b) { return _mm_sub_pd(a, b); }
