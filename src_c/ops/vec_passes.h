@@ -68,7 +68,7 @@ static inline FA_V(t) FA_FN(vscale)(FA_V(t) v, const FA_FN(vscale_k) *k) { retur
 /* per-lane factors inv[0 .. rem) (columns) */
 static inline FA_FN(vscale_k) FA_FN(vscale_kv)(const double *inv, size_t rem)
 {
-    FA_FN(vscale_k) k = {rem >= FA_VL ? FA_V(loadu)(inv) : FA_V(load_part)(inv, rem, 0.0)};
+    FA_FN(vscale_k) k = {FA_V(load_part)(inv, rem, 0.0)};
     return k;
 }
 #define FA_ACC(name) FA_FN(v##name)
@@ -245,14 +245,14 @@ static inline void FA_FN(vcol_init)(FA_FN(vcol_state) *st, size_t w)
         st->c[k] = 0.0;
     }
 }
+/* the row pass's Fast2Sum step on the columns' pairs */
 static inline void FA_FN(vcol_add)(FA_FN(vcol_state) *st, size_t c, FA_V(t) e, FA_V(t) hi,
                                    const FA_V(m) *valid)
 {
-    (void)hi;
-    FA_V(t) t = valid ? FA_V(keep)(e, *valid) : e, s = FA_V(loadu)(st->s + c);
-    FA_V(t) u = FA_V(add)(s, t);
-    FA_V(storeu)(st->c + c, FA_V(add)(FA_V(loadu)(st->c + c), FA_V(add)(FA_V(sub)(s, u), t)));
-    FA_V(storeu)(st->s + c, u);
+    FA_FN(vacc) a = {FA_V(loadu)(st->s + c), FA_V(loadu)(st->c + c)};
+    FA_FN(vacc_add)(&a, e, hi, valid, NULL);
+    FA_V(storeu)(st->s + c, a.s);
+    FA_V(storeu)(st->c + c, a.c);
 }
 /* s - 1 - 1 exact (s >= 2 holds the start and the maxima), then + c */
 static inline double FA_FN(vcol_sm1)(const FA_FN(vcol_state) *st, size_t k)

@@ -418,21 +418,20 @@ typedef struct { __m128d m, L; } fa_sse2_f64_lsm_k;
 static inline __m128d fa_sse2_f64_set1(double v) { return _mm_set1_pd(v); }
 static inline __m128d fa_sse2_f64_loadu(const double *p) { return _mm_loadu_pd(p); }
 static inline void fa_sse2_f64_storeu(double *p, __m128d v) { _mm_storeu_pd(p, v); }
-/* rem is 1 here: the low lane */
+/* the first rem <= 2 lanes (the row passes' partial vector is one lane; the
+ * column passes also ask for whole vectors of per-column factors) */
 static inline __m128d fa_sse2_f64_first(size_t rem)
 {
-    (void)rem;
-    return _mm_castsi128_pd(_mm_set_epi64x(0, -1));
+    return _mm_castsi128_pd(_mm_set_epi64x(rem >= 2 ? -1 : 0, -1));
 }
 static inline __m128d fa_sse2_f64_load_part(const double *p, size_t rem, double fill)
 {
-    (void)rem;
-    return _mm_set_pd(fill, p[0]);
+    return rem >= 2 ? _mm_loadu_pd(p) : _mm_set_pd(fill, p[0]);
 }
 static inline void fa_sse2_f64_store_part(double *p, size_t rem, __m128d v)
 {
-    (void)rem;
-    _mm_store_sd(p, v);
+    if (rem >= 2) _mm_storeu_pd(p, v);
+    else _mm_store_sd(p, v);
 }
 static inline __m128d fa_sse2_f64_max(__m128d x, __m128d m) { return _mm_max_pd(x, m); }
 static inline double fa_sse2_f64_hmax(__m128d v) { return fa_reduce_max_pd_sse2(v); }
@@ -453,10 +452,6 @@ static inline void fa_sse2_f64_expn(int nv, const __m128d *hi, const __m128d *lo
 static inline fa_sse2_f64_lsm_k fa_sse2_f64_lsm_kv(const double *m, const double *L, size_t rem)
 {
     fa_sse2_f64_lsm_k k = {fa_sse2_f64_load_part(m, rem, 0.0), fa_sse2_f64_load_part(L, rem, 0.0)};
-    if (rem >= 2) {
-        k.m = _mm_loadu_pd(m);
-        k.L = _mm_loadu_pd(L);
-    }
     return k;
 }
 static inline fa_sse2_f64_lsm_k fa_sse2_f64_lsm_prep(double m, double L)
