@@ -171,6 +171,11 @@ def direct_out(out: Optional[np.ndarray], xw: np.ndarray, work: np.dtype, alias_
     return not np.may_share_memory(out, xw)
 
 
+def unwrap_0d(a: np.ndarray):
+    """A 0-d array as a NumPy scalar (as ufuncs return them), else ``a``."""
+    return a[()] if a.ndim == 0 else a
+
+
 def deliver(dst: np.ndarray, out: Optional[np.ndarray], result: np.dtype):
     """The kernel's output ``dst`` as the result: copied into ``out`` when that
     is another array, cast to ``result`` when computed in another dtype; a
@@ -183,7 +188,7 @@ def deliver(dst: np.ndarray, out: Optional[np.ndarray], result: np.dtype):
         dst = dst.astype(result, order="C")
     elif not dst.flags.c_contiguous:
         dst = np.asarray(dst, order="C")
-    return dst[()] if dst.ndim == 0 else dst
+    return unwrap_0d(dst)
 
 
 def _prod(values) -> int:

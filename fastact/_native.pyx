@@ -508,7 +508,6 @@ def exp_nonpos_raw(cnp.ndarray d, cnp.ndarray y):
 # level in use on its own (ops/test_kernels.c; tests/test_passes.py).  Not
 # part of the API: not safe while another thread runs a kernel.
 
-#: FASTACT_ISA's choice at import: tests restore it with _set_kernel_level.
 def _set_kernel_level(str name):
     """Use the kernels of level `name` from now on; returns the previous
     level's name.  ValueError when that level is not compiled or this CPU

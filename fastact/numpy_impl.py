@@ -39,8 +39,7 @@ def _deliver(
     if out is not None:
         np.copyto(out, y, casting="unsafe")
         return out
-    y = y.astype(result, copy=False)
-    return y[()] if y.ndim == 0 else y
+    return ck.unwrap_0d(y.astype(result, copy=False))
 
 
 def _prepare(x: Any, axis: AxisLike):
@@ -128,11 +127,12 @@ def _relu_integer(arr: np.ndarray, out: Optional[np.ndarray]) -> Union[np.ndarra
     ck.check_out(out, arr.shape, arr.dtype)
     if arr.dtype.kind == "i":
         y = np.maximum(arr, arr.dtype.type(0), out=out)
-    else:  # unsigned and bool values are never negative
-        y = np.copy(arr) if out is None else out
-        if out is not None:
-            np.copyto(out, arr)
-    return y[()] if out is None and y.ndim == 0 else y
+    elif out is None:  # unsigned and bool values are never negative
+        y = arr.copy()
+    else:
+        np.copyto(out, arr)
+        return out
+    return y if out is not None else ck.unwrap_0d(y)
 
 
 def relu(x: Any, *, out: Optional[np.ndarray] = None) -> Union[np.ndarray, np.generic]:
@@ -154,7 +154,7 @@ def relu(x: Any, *, out: Optional[np.ndarray] = None) -> Union[np.ndarray, np.ge
         bits = src.view(itype)
         keep = bits > neg_inf_bits
         np.multiply(bits, keep, out=out_.view(itype))
-    return out_[()] if out is None and out_.ndim == 0 else out_
+    return out_ if out is not None else ck.unwrap_0d(out_)
 
 
 def cross_entropy(
@@ -206,8 +206,7 @@ def cross_entropy(
         if out is not None:
             np.copyto(out, loss, casting="unsafe")
             return out
-        loss = np.asarray(loss).astype(a.result)
-        return loss[()] if loss.ndim == 0 else loss
+        return ck.unwrap_0d(np.asarray(loss).astype(a.result))
     return ck.deliver_loss(ck.finish_loss(loss.sum(), denom, a.reduction, a.result), out)
 
 
