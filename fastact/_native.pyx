@@ -455,7 +455,7 @@ cdef object _cross_entropy_general(logits, target, axis, weight, ignore_index, r
         lp = cnp.PyArray_DATA(loss)
     if a.index_target:
         lab = np.ascontiguousarray(a.target)
-        if not _usable(lab, cnp.NPY_INT64) or cnp.PyArray_SIZE(lab) != outer * inner:
+        if not _usable(lab, cnp.NPY_INT64) or <size_t>cnp.PyArray_SIZE(lab) != outer * inner:
             raise AssertionError("internal: labels must be C-contiguous int64, one per sample")
         with nogil:
             bad = fa_first_bad_label(<const int64_t *>cnp.PyArray_DATA(lab), outer * inner,

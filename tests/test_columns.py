@@ -1,7 +1,7 @@
 """Reductions over a non-last axis (the column passes: chunks of up to 256
 contiguous columns, in groups of 64 float32 / 32 float64 columns, the last
-vector masked; src_c/cols_avx512.h at the avx512 level, the portable column
-code elsewhere).  Shapes put the column count below, at and across the chunk
+vector masked; the generic passes of src_c/ops/vec_passes.h at the vector
+levels, the portable ones of src_c/ops/passes.h at the scalar level).  Shapes put the column count below, at and across the chunk
 and group edges; special values sit in single columns.  Compared with the
 np.longdouble reference on the public API and on the NumPy twin."""
 

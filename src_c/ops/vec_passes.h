@@ -234,6 +234,13 @@ static inline void FA_FN(vcols_max_pack)(const T *x, size_t n, size_t inner, siz
     }
 }
 
+/* GCC (12) warns that the column state may be read uninitialised: it
+ * cannot see that vcol_init fills every lane vcols_step and vcol_sm1 touch
+ * (w rounded up to whole vectors). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #if FA_DTYPE == 64
 /* float64 column state: Fast2Sum per column, s from 1.0 (the maxima in s,
  * as the row pass) */
@@ -324,6 +331,9 @@ static inline void FA_FN(vcols_sumexp_m1)(const T *x, size_t n, size_t inner, si
     }
     for (size_t k = 0; k < w; k++) sm1[k] = FA_FN(vcol_sm1)(&st, k);
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 /* dst[i, k] = src[i, k] * inv[k], one rounding (the row pass's arithmetic
  * with per-column factors, prepared once per chunk); src may be dst. */

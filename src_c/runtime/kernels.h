@@ -36,7 +36,7 @@ typedef struct {
     const fa_long_row_fns *long_row;
 } fa_kernels;
 
-/* Test-only kernels (ops/exp_test.c): the level's exponential and each of its
+/* Test-only kernels (ops/test_kernels.c): the level's exponential and each of its
  * row and column passes on its own (contracts in ops/passes.h). */
 typedef struct {
     void (*exp_nonpos)(const void *d, void *y, size_t n);
