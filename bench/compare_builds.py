@@ -152,11 +152,21 @@ def main(argv=None):
     ap.add_argument("--threads", default="1", help="comma-separated thread counts (default 1)")
     ap.add_argument("--target", type=float, default=0.1,
                     help="seconds of timed calls per case and run (default 0.1)")
+    ap.add_argument("--only", default="",
+                    help="only the cases whose name contains this (e.g. 'axis=', 'f32')")
     ap.add_argument("--callgrind", action="store_true",
                     help="count instructions with valgrind instead of timing")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--count", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.only:
+        global CASES
+        CASES = [c for c in CASES if args.only in case_name(*c)]
+        if not CASES:
+            ap.error(f"--only {args.only!r} matches no case")
+        os.environ["FASTACT_COMPARE_ONLY"] = args.only  # for the workers
+    elif os.environ.get("FASTACT_COMPARE_ONLY"):
+        CASES = [c for c in CASES if os.environ["FASTACT_COMPARE_ONLY"] in case_name(*c)]
     threads = [int(t) for t in args.threads.split(",")]
     if args.worker:
         worker(args.worker, threads[0], args.target, args.count)

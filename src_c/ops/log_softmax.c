@@ -16,7 +16,25 @@ static void FA_FN(log_softmax_row)(const T *x, T *y, size_t n)
 
 static void FA_FN(log_softmax_cols)(const T *x, T *y, size_t n, size_t inner, size_t w)
 {
-    FA_FN(cols_by_blocks)(x, y, n, inner, w, 0, log1p, FA_FN(cols_log_softmax_out));
+    /* (initialised only because GCC cannot see the masked stores of the
+     * avx512 max pass fill it) */
+    T m[FA_CHUNK] = {0};
+    double L[FA_CHUNK];
+    size_t wp = FA_FN(pack_cols)(n);
+    if (wp == 0) { /* long columns: read x twice */
+        FA_FN(group_stats)(x, n, inner, w, m, NULL, L);
+        for (size_t k = 0; k < w; k++) L[k] = log1p(L[k]);
+        FA_FN(cols_log_softmax_out)(x, inner, y, inner, n, w, m, L);
+        return;
+    }
+    T buf[FA_PACK_BYTES / sizeof(T)];
+    for (size_t c0 = 0; c0 < w; c0 += wp) {
+        size_t wc = w - c0 < wp ? w - c0 : wp;
+        FA_FN(cols_max_pack)(x + c0, n, inner, wc, m, buf);
+        FA_FN(cols_sumexp_m1)(buf, n, wc, wc, m, NULL, L);
+        for (size_t k = 0; k < wc; k++) L[k] = log1p(L[k]);
+        FA_FN(cols_log_softmax_out)(buf, wc, y + c0, inner, n, wc, m, L);
+    }
 }
 
 static void FA_FN(log_softmax_rows)(const T *x, T *y, size_t outer, size_t n, size_t inner)

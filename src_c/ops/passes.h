@@ -250,37 +250,6 @@ static inline void FA_FN(group_stats)(const T *x, size_t n, size_t inner, size_t
     }
 }
 
-/* A column chunk of a shape-preserving op: max and s - 1 per column, f =
- * finish(s - 1) per column, then the output pass
- * out(src, src stride, y, inner, n, w, m, f) from src = the exponentials
- * (want_exp) or x.  Packed blocks (pack_cols) when the rows fit: x is read
- * from memory once and y written once; long columns work in place (x, or the
- * exponentials stored in y, read again).  Static inline with constant
- * callbacks: fully inlined. */
-static inline void FA_FN(cols_by_blocks)(const T *x, T *y, size_t n, size_t inner, size_t w,
-                                         int want_exp, double (*finish)(double),
-                                         void (*out)(const T *, size_t, T *, size_t, size_t,
-                                                     size_t, const T *, const double *))
-{
-    T m[FA_CHUNK];
-    double f[FA_CHUNK];
-    size_t wp = FA_FN(pack_cols)(n);
-    if (wp == 0) {
-        FA_FN(group_stats)(x, n, inner, w, m, want_exp ? y : NULL, f);
-        for (size_t k = 0; k < w; k++) f[k] = finish(f[k]);
-        out(want_exp ? y : x, inner, y, inner, n, w, m, f);
-        return;
-    }
-    T buf[FA_PACK_BYTES / sizeof(T)];
-    for (size_t c0 = 0; c0 < w; c0 += wp) {
-        size_t wc = w - c0 < wp ? w - c0 : wp;
-        FA_FN(cols_max_pack)(x + c0, n, inner, wc, m, buf);
-        FA_FN(cols_sumexp_m1)(buf, n, wc, wc, m, want_exp ? buf : NULL, f);
-        for (size_t k = 0; k < wc; k++) f[k] = finish(f[k]);
-        out(buf, wc, y + c0, inner, n, wc, m, f);
-    }
-}
-
 /* cols(x, y, n, inner, w) on the columns c0 .. c1 - 1 of one outer index,
  * in chunks of w <= FA_CHUNK; y is advanced by the same column offset (x's
  * layout for the shape-preserving ops, one value per column for logsumexp). */

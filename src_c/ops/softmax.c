@@ -15,18 +15,25 @@ static void FA_FN(softmax_row)(const T *x, T *y, size_t n)
     FA_FN(row_scale)(y, n, 1.0 / (1.0 + FA_FN(row_sumexp_m1)(x, n, m, y)));
 }
 
-static inline double FA_FN(softmax_factor)(double sm1) { return 1.0 / (1.0 + sm1); }
-
-static inline void FA_FN(softmax_cols_out)(const T *e, size_t es, T *y, size_t ys, size_t n,
-                                           size_t w, const T *m, const double *inv)
-{
-    (void)m;
-    FA_FN(cols_scale_to)(e, es, y, ys, n, w, inv);
-}
-
 static void FA_FN(softmax_cols)(const T *x, T *y, size_t n, size_t inner, size_t w)
 {
-    FA_FN(cols_by_blocks)(x, y, n, inner, w, 1, FA_FN(softmax_factor), FA_FN(softmax_cols_out));
+    T m[FA_CHUNK];
+    double inv[FA_CHUNK];
+    size_t wp = FA_FN(pack_cols)(n);
+    if (wp == 0) { /* long columns: in place in y */
+        FA_FN(group_stats)(x, n, inner, w, m, y, inv);
+        for (size_t k = 0; k < w; k++) inv[k] = 1.0 / (1.0 + inv[k]);
+        FA_FN(cols_scale_to)(y, inner, y, inner, n, w, inv);
+        return;
+    }
+    T buf[FA_PACK_BYTES / sizeof(T)];
+    for (size_t c0 = 0; c0 < w; c0 += wp) {
+        size_t wc = w - c0 < wp ? w - c0 : wp;
+        FA_FN(cols_max_pack)(x + c0, n, inner, wc, m, buf);
+        FA_FN(cols_sumexp_m1)(buf, n, wc, wc, m, buf, inv);
+        for (size_t k = 0; k < wc; k++) inv[k] = 1.0 / (1.0 + inv[k]);
+        FA_FN(cols_scale_to)(buf, wc, y + c0, inner, n, wc, inv);
+    }
 }
 
 static void FA_FN(softmax_rows)(const T *x, T *y, size_t outer, size_t n, size_t inner)
