@@ -1,0 +1,188 @@
+/* Part of the op templates (see ops/dtype.h): the passes of the two-input
+ * backward reductions (ops/softmax_backward.c, ops/log_softmax_backward.c),
+ * for one row (inner == 1) and for a chunk of w <= FA_CHUNK columns
+ * (element (i, k) at p[i * inner + k]).  Plain C written so that the
+ * compiler vectorises it at every level's target (fixed lane loops,
+ * branch-free selects): the same C at every level; the levels with FMA
+ * (avx2, avx512) form exact products with it, the others by Dekker's split.
+ *
+ * Sums: float32 in double (products of two floats are exact in double), one
+ * rounding to float32 at the end; float64 compensated (TwoSum on every term,
+ * TwoProd for the products), so a group sum s carries an error of about
+ * 2^-53 |s| + n 2^-106 sum|terms|, far below the output's rounding. */
+#include "simd/fa_math.h"
+#include "ops/dtype.h"
+
+#ifndef FA_BW_LANES
+/* independent accumulators per row: two AVX-512 vectors of doubles, enough
+ * to hide the add latency */
+#define FA_BW_LANES 16
+#define FA_BW_FMA_scalar 0
+#define FA_BW_FMA_sse2 0
+#define FA_BW_FMA_avx2 1
+#define FA_BW_FMA_avx512 1
+#endif
+#undef FA_BW_FMA
+#define FA_BW_FMA FA_CAT4(FA_BW_FMA_, FA_ISA, , )
+
+/* a * b = p + *e exactly (p = fl(a * b)), for finite p away from underflow.
+ * Without FMA: Dekker's split (Veltkamp, 2^27 + 1), which overflows for
+ * |a|, |b| > 2^996; a non-finite error term is then dropped (p alone). */
+static inline double FA_FN(bw_two_prod)(double a, double b, double *e)
+{
+    double p = a * b;
+#if FA_BW_FMA
+    *e = __builtin_fma(a, b, -p);
+#else
+    double ta = 134217729.0 * a, tb = 134217729.0 * b;
+    double ah = ta - (ta - a), al = a - ah;
+    double bh = tb - (tb - b), bl = b - bh;
+    double r = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+    *e = (r - r == 0.0) ? r : 0.0;
+#endif
+    return p;
+}
+
+/* The compensated lanes (s, c) of a float64 sum as hi + lo (Fast2Sum of the
+ * lanes' total and compensation; hi alone when it is not finite). */
+static inline double FA_FN(bw_finish)(const double *s, const double *c, size_t lanes, double *lo)
+{
+    double S = 0.0, C = 0.0;
+    for (size_t l = 0; l < lanes; l++) {
+        fa_acc(&S, &C, s[l]);
+        C += c[l];
+    }
+    if (!isfinite(S)) {
+        *lo = 0.0;
+        return S;
+    }
+    double hi = S + C;
+    *lo = C - (hi - S);
+    return hi;
+}
+
+/* s = sum_j g[j] * y[j] (y NULL: sum_j g[j]) over a row, as hi + *lo
+ * (float32: *lo = 0). */
+static inline double FA_FN(bw_row_sum)(const T *g, const T *y, size_t n, double *lo)
+{
+    enum { L = FA_BW_LANES };
+    double s[L] = {0};
+    size_t j = 0;
+#if FA_DTYPE == 32
+    if (y) {
+        for (; j + L <= n; j += L)
+            for (int l = 0; l < L; l++) s[l] += (double)g[j + l] * (double)y[j + l];
+        for (; j < n; j++) s[0] += (double)g[j] * (double)y[j];
+    } else {
+        for (; j + L <= n; j += L)
+            for (int l = 0; l < L; l++) s[l] += (double)g[j + l];
+        for (; j < n; j++) s[0] += (double)g[j];
+    }
+    double S = 0.0;
+    for (int l = 0; l < L; l++) S += s[l];
+    *lo = 0.0;
+    return S;
+#else
+    double c[L] = {0};
+    if (y) {
+        for (; j + L <= n; j += L)
+            for (int l = 0; l < L; l++) {
+                double e, p = FA_FN(bw_two_prod)(g[j + l], y[j + l], &e);
+                fa_acc(&s[l], &c[l], p);
+                c[l] += e;
+            }
+        for (; j < n; j++) {
+            double e, p = FA_FN(bw_two_prod)(g[j], y[j], &e);
+            fa_acc(&s[0], &c[0], p);
+            c[0] += e;
+        }
+    } else {
+        for (; j + L <= n; j += L)
+            for (int l = 0; l < L; l++) fa_acc(&s[l], &c[l], g[j + l]);
+        for (; j < n; j++) fa_acc(&s[0], &c[0], g[j]);
+    }
+    return FA_FN(bw_finish)(s, c, L, lo);
+#endif
+}
+
+/* Column version: hi[k] + lo[k] = column k's sum, k < w; rows added in order. */
+static inline void FA_FN(bw_cols_sum)(const T *g, const T *y, size_t n, size_t inner, size_t w,
+                                      double *hi, double *lo)
+{
+    double s[FA_CHUNK];
+    for (size_t k = 0; k < w; k++) s[k] = 0.0;
+#if FA_DTYPE == 32
+    for (size_t i = 0; i < n; i++) {
+        const T *gr = g + i * inner;
+        if (y) {
+            const T *yr = y + i * inner;
+            for (size_t k = 0; k < w; k++) s[k] += (double)gr[k] * (double)yr[k];
+        } else {
+            for (size_t k = 0; k < w; k++) s[k] += (double)gr[k];
+        }
+    }
+    for (size_t k = 0; k < w; k++) {
+        hi[k] = s[k];
+        lo[k] = 0.0;
+    }
+#else
+    double c[FA_CHUNK];
+    for (size_t k = 0; k < w; k++) c[k] = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const T *gr = g + i * inner;
+        if (y) {
+            const T *yr = y + i * inner;
+            for (size_t k = 0; k < w; k++) {
+                double e, p = FA_FN(bw_two_prod)(gr[k], yr[k], &e);
+                fa_acc(&s[k], &c[k], p);
+                c[k] += e;
+            }
+        } else {
+            for (size_t k = 0; k < w; k++) fa_acc(&s[k], &c[k], gr[k]);
+        }
+    }
+    for (size_t k = 0; k < w; k++) hi[k] = FA_FN(bw_finish)(&s[k], &c[k], 1, &lo[k]);
+#endif
+}
+
+/* The groups of (outer, n, inner): row(g, y, out, n) per row when inner ==
+ * 1, else cols(g, y, out, n, inner, w) per chunk of w <= FA_CHUNK columns. */
+static inline void FA_FN(bw_cols_range)(const T *g, const T *y, T *out, size_t n, size_t inner,
+                                        size_t c0, size_t c1,
+                                        void (*cols)(const T *, const T *, T *, size_t, size_t,
+                                                     size_t))
+{
+    if (n == 0) return;
+    for (size_t c = c0; c < c1; c += FA_CHUNK)
+        cols(g + c, y + c, out + c, n, inner, c1 - c < FA_CHUNK ? c1 - c : FA_CHUNK);
+}
+
+static inline void FA_FN(bw_groups)(const T *g, const T *y, T *out, size_t outer, size_t n,
+                                    size_t inner,
+                                    void (*row)(const T *, const T *, T *, size_t),
+                                    void (*cols)(const T *, const T *, T *, size_t, size_t,
+                                                 size_t))
+{
+    if (n == 0) return;
+    for (size_t o = 0; o < outer; o++) {
+        size_t off = o * n * inner;
+        if (inner == 1) row(g + off, y + off, out + off, n);
+        else FA_FN(bw_cols_range)(g + off, y + off, out + off, n, inner, 0, inner, cols);
+    }
+}
+
+#ifndef FA_EXPORT_REDUCE2
+/* fa_<name>(g, y, out, outer, n, inner) from FA_FN(name_rows) and
+ * fa_<name>_columns(g, y, out, n, inner, c0, c1) from FA_FN(name_cols_range). */
+#define FA_EXPORT_REDUCE2(name)                                                              \
+    void FA_FN(name)(const void *g, const void *y, void *out, size_t outer, size_t n,        \
+                     size_t inner)                                                           \
+    {                                                                                        \
+        FA_FN(name##_rows)((const T *)g, (const T *)y, (T *)out, outer, n, inner);           \
+    }                                                                                        \
+    void FA_FN(name##_columns)(const void *g, const void *y, void *out, size_t n,            \
+                               size_t inner, size_t c0, size_t c1)                           \
+    {                                                                                        \
+        FA_FN(name##_cols_range)((const T *)g, (const T *)y, (T *)out, n, inner, c0, c1);    \
+    }
+#endif

@@ -1,0 +1,85 @@
+/* Op template (instantiated per dtype and level, ops/instantiate.h):
+ * log_softmax_backward over the middle axis of (outer, n, inner):
+ *   out = g - exp(y) * s,  s = sum over the group of g
+ * (y the log_softmax output).  Two passes per group: the sum (reads g), the
+ * output (reads g and y, writes out, which may be g or y exactly).
+ * exp(y): the portable exponential for y <= 0 (float32: degree 9 in double,
+ * ~2^-37 relative; float64: < 1 ULP), -inf -> 0, NaN -> NaN; any y > 0 (not
+ * a log_softmax output, but allowed) is detected per tile of FA_TILE
+ * elements and its exponential redone with libm exp (a rare slow path).
+ * Error: float32 forms g - e * s in double and rounds once (<= 0.5 ULP +
+ * 2^-36 relative of |g| + e |s|); float64: e within 1 ULP, e * s one
+ * rounding (fused into the subtraction at the FMA levels), g - e s one:
+ * <= ~3 ULP of |g| + exp(y) |s| (the result may cancel). */
+#ifndef FA_TEMPLATE
+#define FA_TEMPLATE "ops/log_softmax_backward.c"
+#include "ops/instantiate.h"
+#else
+#include "ops/backward.h"
+
+/* e[j] = exp(y[j]), j < len <= FA_TILE. */
+static inline void FA_FN(lsb_exp_tile)(const T *restrict y, size_t len, double *restrict e)
+{
+    int pos = 0;
+    for (size_t j = 0; j < len; j++) {
+        double v = (double)y[j];
+        pos |= v > 0.0;
+        e[j] = FA_EXP(v > 0.0 ? 0.0 : v, 0.0); /* NaN stays NaN */
+    }
+    if (pos)
+        for (size_t j = 0; j < len; j++)
+            if ((double)y[j] > 0.0) e[j] = exp((double)y[j]);
+}
+
+/* out[j] = g[j] - e[j] * s (s = hi + lo) */
+static inline T FA_FN(lsb_one)(T g, double e, double s, double lo)
+{
+#if FA_DTYPE == 32
+    (void)lo;
+    return (T)((double)g - e * s);
+#elif FA_BW_FMA
+    return __builtin_fma(-e, s, g) - e * lo;
+#else
+    return ((double)g - e * s) - e * lo;
+#endif
+}
+
+static void FA_FN(log_softmax_backward_row)(const T *g, const T *y, T *out, size_t n)
+{
+    double lo, s = FA_FN(bw_row_sum)(g, NULL, n, &lo);
+    double e[FA_TILE];
+    for (size_t j0 = 0; j0 < n; j0 += FA_TILE) {
+        size_t len = n - j0 < FA_TILE ? n - j0 : FA_TILE;
+        FA_FN(lsb_exp_tile)(y + j0, len, e);
+        for (size_t j = 0; j < len; j++) out[j0 + j] = FA_FN(lsb_one)(g[j0 + j], e[j], s, lo);
+    }
+}
+
+static void FA_FN(log_softmax_backward_cols)(const T *g, const T *y, T *out, size_t n,
+                                             size_t inner, size_t w)
+{
+    double s[FA_CHUNK], lo[FA_CHUNK], e[FA_CHUNK];
+    FA_FN(bw_cols_sum)(g, NULL, n, inner, w, s, lo);
+    for (size_t i = 0; i < n; i++) {
+        const T *gr = g + i * inner;
+        T *orow = out + i * inner;
+        FA_FN(lsb_exp_tile)(y + i * inner, w, e); /* w <= FA_CHUNK == FA_TILE */
+        for (size_t k = 0; k < w; k++) orow[k] = FA_FN(lsb_one)(gr[k], e[k], s[k], lo[k]);
+    }
+}
+
+static void FA_FN(log_softmax_backward_rows)(const T *g, const T *y, T *out, size_t outer,
+                                             size_t n, size_t inner)
+{
+    FA_FN(bw_groups)(g, y, out, outer, n, inner, FA_FN(log_softmax_backward_row),
+                     FA_FN(log_softmax_backward_cols));
+}
+
+static void FA_FN(log_softmax_backward_cols_range)(const T *g, const T *y, T *out, size_t n,
+                                                   size_t inner, size_t c0, size_t c1)
+{
+    FA_FN(bw_cols_range)(g, y, out, n, inner, c0, c1, FA_FN(log_softmax_backward_cols));
+}
+
+FA_EXPORT_REDUCE2(log_softmax_backward)
+#endif /* FA_TEMPLATE */
