@@ -232,9 +232,9 @@ SOFTMAX_BACKWARD = f"""Gradient of softmax: the vector-Jacobian product ``J^T gr
 
     Special values follow the formula: a NaN in a group's grad or y makes
     ``s`` NaN and the whole group NaN; an infinite ``grad * y`` makes ``s``
-    infinite (the group is then inf - inf = NaN where ``y != 0``, and
-    ``0 * inf = NaN`` where ``y == 0``).  ``y == 0`` with finite ``grad`` and
-    ``s`` gives +-0.
+    infinite: then NaN where grad is that same infinity (inf - inf) or
+    ``y == 0`` (0 * inf), an infinity where grad is finite and ``y != 0``.
+    ``y == 0`` with finite ``grad`` and ``s`` gives +-0.
 
     Accuracy: the native float32 kernels sum the exact products in float64
     and round once at the end; float64 sums with compensation (TwoSum and
@@ -252,7 +252,8 @@ LOG_SOFTMAX_BACKWARD = f"""Gradient of log_softmax: ``grad - exp(y) * s`` along 
     ``exp(y)`` of positive values is computed exactly as well (a slower
     path), ``y = -inf`` gives ``exp(y) = 0`` (the result is ``grad``, unless
     ``s`` is infinite or NaN: ``0 * inf`` is NaN).  A NaN in grad makes its
-    group NaN; a NaN in y makes that element NaN.
+    group NaN; an infinite grad makes ``s`` infinite (NaN where grad is that
+    infinity, an infinity beside it); a NaN in y makes that element NaN.
 
     Accuracy: float32 is computed in float64 and rounded once; float64 sums
     with compensation.  The result is within a few ULP (float32: 1,

@@ -426,6 +426,10 @@ cdef object _reduce2_general(int op, grad, y, axis, out):
         return getattr(_twin(), REDUCE2_NAMES[op])(garr, yarr, axis, out=out)
     gw = np.asarray(garr, dtype=work, order="C")
     yw = np.asarray(yarr, dtype=work, order="C")
+    if not gw.flags.aligned:
+        gw = gw.copy()
+    if not yw.flags.aligned:
+        yw = yw.copy()
     perm, outer, n, inner = ck.plan(gw.shape, axes)
     if perm is not None:
         gw = np.ascontiguousarray(gw.transpose(perm))
