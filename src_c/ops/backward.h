@@ -11,7 +11,7 @@
  * TwoProd for the products), so a group sum s carries an error of about
  * 2^-53 |s| + n 2^-106 sum|terms|, far below the output's rounding. */
 #include "simd/fa_math.h"
-#include "ops/dtype.h"
+#include "ops/passes.h" /* ops/dtype.h; at the SIMD levels the vector exponential (vexp_row) */
 
 #ifndef FA_BW_LANES
 /* independent accumulators per row: two AVX-512 vectors of doubles, enough
@@ -24,6 +24,21 @@
 #endif
 #undef FA_BW_FMA
 #define FA_BW_FMA FA_CAT4(FA_BW_FMA_, FA_ISA, , )
+
+/* Prefetch (to L2) the lines holding p[0 .. len): the row passes fetch
+ * what the next pass to read memory needs while they compute from cache;
+ * the column passes fetch the next chunk (prefetches never fault). */
+static inline void FA_FN(bw_prefetch)(const T *p, size_t len)
+{
+#if FA_VEC
+    for (size_t b = 0; b < len * sizeof(T); b += 64) FA_V(prefetch)((const char *)p + b);
+#elif defined(__GNUC__) || defined(__clang__)
+    for (size_t b = 0; b < len * sizeof(T); b += 64) __builtin_prefetch((const char *)p + b, 0, 2);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
 
 /* a * b = p + *e exactly (p = fl(a * b)), for finite p away from underflow.
  * Without FMA: Dekker's split (Veltkamp, 2^27 + 1), which overflows for
@@ -62,76 +77,87 @@ static inline double FA_FN(bw_finish)(const double *s, const double *c, size_t l
 }
 
 /* s = sum_j g[j] * y[j] (y NULL: sum_j g[j]) over a row, as hi + *lo
- * (float32: *lo = 0). */
-static inline double FA_FN(bw_row_sum)(const T *g, const T *y, size_t n, double *lo)
+ * (float32: *lo = 0).  Element j goes to lane j % FA_BW_LANES (the lanes
+ * added in order at the end), the tail past the last whole step to lane 0.
+ * pf (optional): an array of the row's length to prefetch along. */
+static inline double FA_FN(bw_row_sum)(const T *g, const T *y, size_t n, const T *pf,
+                                       double *lo)
 {
     enum { L = FA_BW_LANES };
     double s[L] = {0};
-    size_t j = 0;
+    size_t nf = n / L * L;
+#if FA_DTYPE == 64
+    double c[L] = {0};
+#endif
+    for (size_t j0 = 0; j0 < nf; j0 += FA_TILE) {
+        size_t e1 = nf - j0 < FA_TILE ? nf : j0 + FA_TILE;
+        if (pf) FA_FN(bw_prefetch)(pf + j0, e1 - j0);
 #if FA_DTYPE == 32
-    if (y) {
-        for (; j + L <= n; j += L)
-            for (int l = 0; l < L; l++) s[l] += (double)g[j + l] * (double)y[j + l];
-        for (; j < n; j++) s[0] += (double)g[j] * (double)y[j];
-    } else {
-        for (; j + L <= n; j += L)
-            for (int l = 0; l < L; l++) s[l] += (double)g[j + l];
-        for (; j < n; j++) s[0] += (double)g[j];
+        if (y) {
+            for (size_t j = j0; j < e1; j += L)
+                for (int l = 0; l < L; l++) s[l] += (double)g[j + l] * (double)y[j + l];
+        } else {
+            for (size_t j = j0; j < e1; j += L)
+                for (int l = 0; l < L; l++) s[l] += (double)g[j + l];
+        }
+#else
+        if (y) {
+            for (size_t j = j0; j < e1; j += L)
+                for (int l = 0; l < L; l++) {
+                    double e, p = FA_FN(bw_two_prod)(g[j + l], y[j + l], &e);
+                    fa_acc(&s[l], &c[l], p);
+                    c[l] += e;
+                }
+        } else {
+            for (size_t j = j0; j < e1; j += L)
+                for (int l = 0; l < L; l++) fa_acc(&s[l], &c[l], g[j + l]);
+        }
+#endif
     }
+    if (pf && nf < n) FA_FN(bw_prefetch)(pf + nf, n - nf);
+#if FA_DTYPE == 32
+    for (size_t j = nf; j < n; j++) s[0] += (double)g[j] * (y ? (double)y[j] : 1.0);
     double S = 0.0;
     for (int l = 0; l < L; l++) S += s[l];
     *lo = 0.0;
     return S;
 #else
-    double c[L] = {0};
-    if (y) {
-        for (; j + L <= n; j += L)
-            for (int l = 0; l < L; l++) {
-                double e, p = FA_FN(bw_two_prod)(g[j + l], y[j + l], &e);
-                fa_acc(&s[l], &c[l], p);
-                c[l] += e;
-            }
-        for (; j < n; j++) {
-            double e, p = FA_FN(bw_two_prod)(g[j], y[j], &e);
-            fa_acc(&s[0], &c[0], p);
-            c[0] += e;
-        }
-    } else {
-        for (; j + L <= n; j += L)
-            for (int l = 0; l < L; l++) fa_acc(&s[l], &c[l], g[j + l]);
-        for (; j < n; j++) fa_acc(&s[0], &c[0], g[j]);
+    for (size_t j = nf; j < n; j++) {
+        double e = 0.0, p = y ? FA_FN(bw_two_prod)(g[j], y[j], &e) : g[j];
+        fa_acc(&s[0], &c[0], p);
+        c[0] += e;
     }
     return FA_FN(bw_finish)(s, c, L, lo);
 #endif
 }
 
-/* Column version: hi[k] + lo[k] = column k's sum, k < w; rows added in order. */
+/* Column version: hi[k] + lo[k] = column k's sum, k < w; rows added in
+ * order.  The hardware does not follow a chunk's rows (inner apart): each
+ * row fetches the next chunk's segment of what it reads (g, and y if not
+ * NULL), and pf's segment of this chunk (optional: the input the output
+ * pass reads first). */
 static inline void FA_FN(bw_cols_sum)(const T *g, const T *y, size_t n, size_t inner, size_t w,
-                                      double *hi, double *lo)
+                                      const T *pf, double *hi, double *lo)
 {
     double s[FA_CHUNK];
     for (size_t k = 0; k < w; k++) s[k] = 0.0;
-#if FA_DTYPE == 32
+#if FA_DTYPE == 64
+    double c[FA_CHUNK];
+    for (size_t k = 0; k < w; k++) c[k] = 0.0;
+#endif
     for (size_t i = 0; i < n; i++) {
-        const T *gr = g + i * inner;
-        if (y) {
-            const T *yr = y + i * inner;
+        const T *gr = g + i * inner, *yr = y ? y + i * inner : NULL;
+        FA_FN(bw_prefetch)(gr + FA_CHUNK, w);
+        if (yr) FA_FN(bw_prefetch)(yr + FA_CHUNK, w);
+        if (pf) FA_FN(bw_prefetch)(pf + i * inner, w);
+#if FA_DTYPE == 32
+        if (yr) {
             for (size_t k = 0; k < w; k++) s[k] += (double)gr[k] * (double)yr[k];
         } else {
             for (size_t k = 0; k < w; k++) s[k] += (double)gr[k];
         }
-    }
-    for (size_t k = 0; k < w; k++) {
-        hi[k] = s[k];
-        lo[k] = 0.0;
-    }
 #else
-    double c[FA_CHUNK];
-    for (size_t k = 0; k < w; k++) c[k] = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        const T *gr = g + i * inner;
-        if (y) {
-            const T *yr = y + i * inner;
+        if (yr) {
             for (size_t k = 0; k < w; k++) {
                 double e, p = FA_FN(bw_two_prod)(gr[k], yr[k], &e);
                 fa_acc(&s[k], &c[k], p);
@@ -140,7 +166,14 @@ static inline void FA_FN(bw_cols_sum)(const T *g, const T *y, size_t n, size_t i
         } else {
             for (size_t k = 0; k < w; k++) fa_acc(&s[k], &c[k], gr[k]);
         }
+#endif
     }
+#if FA_DTYPE == 32
+    for (size_t k = 0; k < w; k++) {
+        hi[k] = s[k];
+        lo[k] = 0.0;
+    }
+#else
     for (size_t k = 0; k < w; k++) hi[k] = FA_FN(bw_finish)(&s[k], &c[k], 1, &lo[k]);
 #endif
 }

@@ -3,13 +3,12 @@
  *   out = g - exp(y) * s,  s = sum over the group of g
  * (y the log_softmax output).  Two passes per group: the sum (reads g), the
  * output (reads g and y, writes out, which may be g or y exactly).
- * exp(y): the portable exponential for y <= 0 (float32: degree 9 in double,
- * ~2^-37 relative; float64: < 1 ULP), -inf -> 0, NaN -> NaN; any y > 0 (not
- * a log_softmax output, but allowed) is detected per tile of FA_TILE
- * elements and its exponential redone with libm exp (a rare slow path).
- * Error: float32 forms g - e * s in double and rounds once (<= 0.5 ULP +
- * 2^-36 relative of |g| + e |s|); float64: e within 1 ULP, e * s one
- * rounding (fused into the subtraction at the FMA levels), g - e s one:
+ * exp(y) per tile (lsb_exp_tile): the level's vector exponential for y <= 0
+ * (-inf -> 0, NaN -> NaN), and for a tile holding any y > 0 (not a
+ * log_softmax output, but allowed) libm's exp (a rare slow path).
+ * Error: e = exp(y) within ~1 ULP of T; float32 forms g - e * s in double
+ * and rounds once (<= 0.5 ULP + 1 ULP of e |s|); float64: e * s one rounding
+ * (fused into the subtraction at the FMA levels), g - e s one:
  * <= ~3 ULP of |g| + exp(y) |s| (the result may cancel). */
 #ifndef FA_TEMPLATE
 #define FA_TEMPLATE "ops/log_softmax_backward.c"
@@ -17,26 +16,31 @@
 #else
 #include "ops/backward.h"
 
-/* e[j] = exp(y[j]), j < len <= FA_TILE. */
-static inline void FA_FN(lsb_exp_tile)(const T *restrict y, size_t len, double *restrict e)
+/* e[j] = exp(y[j]), j < len: the level's vector exponential (simd/<isa>.h:
+ * float32 <= 0.88 ULP, float64 <= 0.95 ULP; -inf -> 0, NaN -> NaN) or at
+ * the scalar level the portable one rounded to T; when the tile holds a
+ * y > 0 (never for a log_softmax output), libm's exp for all of it. */
+static inline void FA_FN(lsb_exp_tile)(const T *y, size_t len, T *e)
 {
     int pos = 0;
-    for (size_t j = 0; j < len; j++) {
-        double v = (double)y[j];
-        pos |= v > 0.0;
-        e[j] = FA_EXP(v > 0.0 ? 0.0 : v, 0.0); /* NaN stays NaN */
+    for (size_t j = 0; j < len; j++) pos |= y[j] > 0;
+    if (pos) {
+        for (size_t j = 0; j < len; j++) e[j] = (T)exp((double)y[j]);
+        return;
     }
-    if (pos)
-        for (size_t j = 0; j < len; j++)
-            if ((double)y[j] > 0.0) e[j] = exp((double)y[j]);
+#if FA_VEC
+    FA_FN(vexp_row)(y, e, len);
+#else
+    for (size_t j = 0; j < len; j++) e[j] = (T)FA_EXP((double)y[j], 0.0);
+#endif
 }
 
 /* out[j] = g[j] - e[j] * s (s = hi + lo) */
-static inline T FA_FN(lsb_one)(T g, double e, double s, double lo)
+static inline T FA_FN(lsb_one)(T g, T e, double s, double lo)
 {
 #if FA_DTYPE == 32
     (void)lo;
-    return (T)((double)g - e * s);
+    return (T)((double)g - (double)e * s);
 #elif FA_BW_FMA
     return __builtin_fma(-e, s, g) - e * lo;
 #else
@@ -46,10 +50,13 @@ static inline T FA_FN(lsb_one)(T g, double e, double s, double lo)
 
 static void FA_FN(log_softmax_backward_row)(const T *g, const T *y, T *out, size_t n)
 {
-    double lo, s = FA_FN(bw_row_sum)(g, NULL, n, &lo);
-    double e[FA_TILE];
+    /* the sum pass reads g and fetches y for the output pass; the output
+     * pass fetches the next row's g */
+    double lo, s = FA_FN(bw_row_sum)(g, NULL, n, y, &lo);
+    T e[FA_TILE];
     for (size_t j0 = 0; j0 < n; j0 += FA_TILE) {
         size_t len = n - j0 < FA_TILE ? n - j0 : FA_TILE;
+        FA_FN(bw_prefetch)(g + n + j0, len);
         FA_FN(lsb_exp_tile)(y + j0, len, e);
         for (size_t j = 0; j < len; j++) out[j0 + j] = FA_FN(lsb_one)(g[j0 + j], e[j], s, lo);
     }
@@ -58,8 +65,9 @@ static void FA_FN(log_softmax_backward_row)(const T *g, const T *y, T *out, size
 static void FA_FN(log_softmax_backward_cols)(const T *g, const T *y, T *out, size_t n,
                                              size_t inner, size_t w)
 {
-    double s[FA_CHUNK], lo[FA_CHUNK], e[FA_CHUNK];
-    FA_FN(bw_cols_sum)(g, NULL, n, inner, w, s, lo);
+    double s[FA_CHUNK], lo[FA_CHUNK];
+    T e[FA_CHUNK];
+    FA_FN(bw_cols_sum)(g, NULL, n, inner, w, y, s, lo);
     for (size_t i = 0; i < n; i++) {
         const T *gr = g + i * inner;
         T *orow = out + i * inner;

@@ -17,10 +17,17 @@
 
 static void FA_FN(softmax_backward_row)(const T *g, const T *y, T *out, size_t n)
 {
-    double lo, s = FA_FN(bw_row_sum)(g, y, n, &lo);
-    for (size_t j = 0; j < n; j++) {
-        double d = ((double)g[j] - s) - lo; /* lo == 0 for float32 */
-        out[j] = (T)((double)y[j] * d);
+    double lo, s = FA_FN(bw_row_sum)(g, y, n, NULL, &lo);
+    /* the output pass reads the row from cache: fetch the next row (its
+     * dot pass reads memory) meanwhile */
+    for (size_t j0 = 0; j0 < n; j0 += FA_TILE) {
+        size_t len = n - j0 < FA_TILE ? n - j0 : FA_TILE;
+        FA_FN(bw_prefetch)(g + n + j0, len);
+        FA_FN(bw_prefetch)(y + n + j0, len);
+        for (size_t j = j0; j < j0 + len; j++) {
+            double d = ((double)g[j] - s) - lo; /* lo == 0 for float32 */
+            out[j] = (T)((double)y[j] * d);
+        }
     }
 }
 
@@ -28,7 +35,7 @@ static void FA_FN(softmax_backward_cols)(const T *g, const T *y, T *out, size_t 
                                          size_t w)
 {
     double s[FA_CHUNK], lo[FA_CHUNK];
-    FA_FN(bw_cols_sum)(g, y, n, inner, w, s, lo);
+    FA_FN(bw_cols_sum)(g, y, n, inner, w, NULL, s, lo);
     for (size_t i = 0; i < n; i++) {
         const T *gr = g + i * inner, *yr = y + i * inner;
         T *orow = out + i * inner;
