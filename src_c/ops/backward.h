@@ -132,12 +132,13 @@ static inline double FA_FN(bw_row_sum)(const T *g, const T *y, size_t n, const T
 }
 
 /* Column version: hi[k] + lo[k] = column k's sum, k < w; rows added in
- * order.  The hardware does not follow a chunk's rows (inner apart): each
+ * order.  gb, yb (optional): g's and y's chunk copied there, packed
+ * (element (i, k) at gb[i * w + k]), see bw_pack_cols.  The hardware does not follow a chunk's rows (inner apart): each
  * row fetches the next chunk's segment of what it reads (g, and y if not
  * NULL), and pf's segment of this chunk (optional: the input the output
  * pass reads first). */
 static inline void FA_FN(bw_cols_sum)(const T *g, const T *y, size_t n, size_t inner, size_t w,
-                                      const T *pf, double *hi, double *lo)
+                                      const T *pf, T *gb, T *yb, double *hi, double *lo)
 {
     double s[FA_CHUNK];
     for (size_t k = 0; k < w; k++) s[k] = 0.0;
@@ -150,6 +151,10 @@ static inline void FA_FN(bw_cols_sum)(const T *g, const T *y, size_t n, size_t i
         FA_FN(bw_prefetch)(gr + FA_CHUNK, w);
         if (yr) FA_FN(bw_prefetch)(yr + FA_CHUNK, w);
         if (pf) FA_FN(bw_prefetch)(pf + i * inner, w);
+        if (gb)
+            for (size_t k = 0; k < w; k++) gb[i * w + k] = gr[k];
+        if (yb)
+            for (size_t k = 0; k < w; k++) yb[i * w + k] = yr[k];
 #if FA_DTYPE == 32
         if (yr) {
             for (size_t k = 0; k < w; k++) s[k] += (double)gr[k] * (double)yr[k];
@@ -176,6 +181,20 @@ static inline void FA_FN(bw_cols_sum)(const T *g, const T *y, size_t n, size_t i
 #else
     for (size_t k = 0; k < w; k++) hi[k] = FA_FN(bw_finish)(&s[k], &c[k], 1, &lo[k]);
 #endif
+}
+
+/* Column chunks of short groups are packed by the sum pass into stack
+ * buffers of FA_BW_PACK bytes per input, so that the output pass reads them
+ * from L1/L2 whatever the stride (rows a power of two apart map to the same
+ * cache sets, more of them than the ways; as ops/passes.h's pack_cols).
+ * Columns per packed block (a multiple of 16, <= FA_CHUNK), or 0. */
+#ifndef FA_BW_PACK
+#define FA_BW_PACK 16384
+#endif
+static inline size_t FA_FN(bw_pack_cols)(size_t n)
+{
+    size_t wp = n ? FA_BW_PACK / sizeof(T) / n / 16 * 16 : FA_CHUNK;
+    return wp > FA_CHUNK ? FA_CHUNK : wp;
 }
 
 /* The groups of (outer, n, inner): row(g, y, out, n) per row when inner ==

@@ -16,23 +16,30 @@
 #else
 #include "ops/backward.h"
 
-/* e[j] = exp(y[j]), j < len: the level's vector exponential (simd/<isa>.h:
- * float32 <= 0.88 ULP, float64 <= 0.95 ULP; -inf -> 0, NaN -> NaN) or at
- * the scalar level the portable one rounded to T; when the tile holds a
- * y > 0 (never for a log_softmax output), libm's exp for all of it. */
+/* e[j] = exp(y[j]), j < len <= FA_TILE: the level's vector exponential
+ * (simd/<isa>.h: float32 <= 0.88 ULP, float64 <= 0.95 ULP; -inf -> 0,
+ * NaN -> NaN), at the scalar level the portable one rounded to T.  It takes
+ * y <= 0 only: a tile holding some y > 0 (never for a log_softmax output)
+ * computes it on min(y, 0) (NaN kept) and redoes those elements with libm's
+ * exp (correctly rounded to within 1 ULP). */
 static inline void FA_FN(lsb_exp_tile)(const T *y, size_t len, T *e)
 {
     int pos = 0;
     for (size_t j = 0; j < len; j++) pos |= y[j] > 0;
+    const T *src = y;
+    T t[FA_TILE];
     if (pos) {
-        for (size_t j = 0; j < len; j++) e[j] = (T)exp((double)y[j]);
-        return;
+        for (size_t j = 0; j < len; j++) t[j] = y[j] > 0 ? (T)0 : y[j];
+        src = t;
     }
 #if FA_VEC
-    FA_FN(vexp_row)(y, e, len);
+    FA_FN(vexp_row)(src, e, len);
 #else
-    for (size_t j = 0; j < len; j++) e[j] = (T)FA_EXP((double)y[j], 0.0);
+    for (size_t j = 0; j < len; j++) e[j] = (T)FA_EXP((double)src[j], 0.0);
 #endif
+    if (pos)
+        for (size_t j = 0; j < len; j++)
+            if (y[j] > 0) e[j] = (T)exp((double)y[j]);
 }
 
 /* out[j] = g[j] - e[j] * s (s = hi + lo) */
@@ -62,17 +69,36 @@ static void FA_FN(log_softmax_backward_row)(const T *g, const T *y, T *out, size
     }
 }
 
+/* The output of w columns: gs rows gss apart (packed, or g itself), y and
+ * out rows inner apart. */
+static inline void FA_FN(lsb_cols_out)(const T *gs, size_t gss, const T *y, T *out,
+                                       size_t inner, size_t n, size_t w, const double *s,
+                                       const double *lo)
+{
+    T e[FA_CHUNK];
+    for (size_t i = 0; i < n; i++) {
+        const T *gr = gs + i * gss;
+        T *orow = out + i * inner;
+        FA_FN(lsb_exp_tile)(y + i * inner, w, e);
+        for (size_t k = 0; k < w; k++) orow[k] = FA_FN(lsb_one)(gr[k], e[k], s[k], lo[k]);
+    }
+}
+
 static void FA_FN(log_softmax_backward_cols)(const T *g, const T *y, T *out, size_t n,
                                              size_t inner, size_t w)
 {
     double s[FA_CHUNK], lo[FA_CHUNK];
-    T e[FA_CHUNK];
-    FA_FN(bw_cols_sum)(g, NULL, n, inner, w, y, s, lo);
-    for (size_t i = 0; i < n; i++) {
-        const T *gr = g + i * inner;
-        T *orow = out + i * inner;
-        FA_FN(lsb_exp_tile)(y + i * inner, w, e); /* w <= FA_CHUNK == FA_TILE */
-        for (size_t k = 0; k < w; k++) orow[k] = FA_FN(lsb_one)(gr[k], e[k], s[k], lo[k]);
+    size_t wp = FA_FN(bw_pack_cols)(n);
+    if (wp == 0) { /* long columns: read g twice */
+        FA_FN(bw_cols_sum)(g, NULL, n, inner, w, y, NULL, NULL, s, lo);
+        FA_FN(lsb_cols_out)(g, inner, y, out, inner, n, w, s, lo);
+        return;
+    }
+    T gb[FA_BW_PACK / sizeof(T)];
+    for (size_t c0 = 0; c0 < w; c0 += wp) {
+        size_t wc = w - c0 < wp ? w - c0 : wp;
+        FA_FN(bw_cols_sum)(g + c0, NULL, n, inner, wc, y + c0, gb, NULL, s, lo);
+        FA_FN(lsb_cols_out)(gb, wc, y + c0, out + c0, inner, n, wc, s, lo);
     }
 }
 

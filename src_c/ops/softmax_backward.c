@@ -15,6 +15,17 @@
 #else
 #include "ops/backward.h"
 
+/* y * ((g - s) - lo): float32 in double (lo == 0 there), one rounding */
+static inline T FA_FN(sbw_one)(T g, T y, double s, double lo)
+{
+#if FA_DTYPE == 32
+    (void)lo;
+    return (T)((double)y * ((double)g - s));
+#else
+    return y * ((g - s) - lo);
+#endif
+}
+
 static void FA_FN(softmax_backward_row)(const T *g, const T *y, T *out, size_t n)
 {
     double lo, s = FA_FN(bw_row_sum)(g, y, n, NULL, &lo);
@@ -24,10 +35,21 @@ static void FA_FN(softmax_backward_row)(const T *g, const T *y, T *out, size_t n
         size_t len = n - j0 < FA_TILE ? n - j0 : FA_TILE;
         FA_FN(bw_prefetch)(g + n + j0, len);
         FA_FN(bw_prefetch)(y + n + j0, len);
-        for (size_t j = j0; j < j0 + len; j++) {
-            double d = ((double)g[j] - s) - lo; /* lo == 0 for float32 */
-            out[j] = (T)((double)y[j] * d);
-        }
+        for (size_t j = j0; j < j0 + len; j++) out[j] = FA_FN(sbw_one)(g[j], y[j], s, lo);
+    }
+}
+
+/* The output of w columns: gs, ys rows ss apart (the packed copies, or g
+ * and y themselves), out rows inner apart. */
+static inline void FA_FN(sbw_cols_out)(const T *gs, const T *ys, size_t ss, T *out,
+                                       size_t inner, size_t n, size_t w, const double *s,
+                                       const double *lo)
+{
+    for (size_t i = 0; i < n; i++) {
+        const T *gr = gs + i * ss, *yr = ys + i * ss;
+        T *orow = out + i * inner;
+        for (size_t k = 0; k < w; k++)
+            orow[k] = FA_FN(sbw_one)(gr[k], yr[k], s[k], lo[k]);
     }
 }
 
@@ -35,12 +57,17 @@ static void FA_FN(softmax_backward_cols)(const T *g, const T *y, T *out, size_t 
                                          size_t w)
 {
     double s[FA_CHUNK], lo[FA_CHUNK];
-    FA_FN(bw_cols_sum)(g, y, n, inner, w, NULL, s, lo);
-    for (size_t i = 0; i < n; i++) {
-        const T *gr = g + i * inner, *yr = y + i * inner;
-        T *orow = out + i * inner;
-        for (size_t k = 0; k < w; k++)
-            orow[k] = (T)((double)yr[k] * (((double)gr[k] - s[k]) - lo[k]));
+    size_t wp = FA_FN(bw_pack_cols)(n);
+    if (wp == 0) { /* long columns: read g and y twice */
+        FA_FN(bw_cols_sum)(g, y, n, inner, w, NULL, NULL, NULL, s, lo);
+        FA_FN(sbw_cols_out)(g, y, inner, out, inner, n, w, s, lo);
+        return;
+    }
+    T gb[FA_BW_PACK / sizeof(T)], yb[FA_BW_PACK / sizeof(T)];
+    for (size_t c0 = 0; c0 < w; c0 += wp) {
+        size_t wc = w - c0 < wp ? w - c0 : wp;
+        FA_FN(bw_cols_sum)(g + c0, y + c0, n, inner, wc, NULL, gb, yb, s, lo);
+        FA_FN(sbw_cols_out)(gb, yb, wc, out + c0, inner, n, wc, s, lo);
     }
 }
 
