@@ -16,6 +16,35 @@
 #else
 #include "ops/backward.h"
 
+#if FA_VEC
+/* e[j] = exp(d[j]) for d <= 0 or NaN: the level's expn on U_SUM vectors at
+ * a time (independent polynomial chains in flight), then single vectors,
+ * then the partial one (element-wise: the split changes no result). */
+static inline void FA_FN(lsb_vexp)(const T *d, T *e, size_t len)
+{
+    enum { U = FA_V(U_SUM), VL = FA_V(LANES) };
+    FA_V(t) hi[U], lo[U], ev[U];
+    const FA_V(t) z = FA_V(set1)((T)0);
+    size_t j = 0;
+    for (; j + U * VL <= len; j += U * VL) {
+        for (int i = 0; i < U; i++) {
+            hi[i] = FA_V(loadu)(d + j + i * VL);
+            lo[i] = z;
+        }
+        FA_V(expn)(U, hi, lo, ev);
+        for (int i = 0; i < U; i++) FA_V(storeu)(e + j + i * VL, ev[i]);
+    }
+    for (; j < len; j += VL) {
+        size_t rem = len - j < VL ? len - j : VL;
+        hi[0] = rem == VL ? FA_V(loadu)(d + j) : FA_V(load_part)(d + j, rem, (T)0);
+        lo[0] = z;
+        FA_V(expn)(1, hi, lo, ev);
+        if (rem == VL) FA_V(storeu)(e + j, ev[0]);
+        else FA_V(store_part)(e + j, rem, ev[0]);
+    }
+}
+#endif
+
 /* e[j] = exp(y[j]), j < len <= FA_TILE: the level's vector exponential
  * (simd/<isa>.h: float32 <= 0.88 ULP, float64 <= 0.95 ULP; -inf -> 0,
  * NaN -> NaN), at the scalar level the portable one rounded to T.  It takes
@@ -33,7 +62,7 @@ static inline void FA_FN(lsb_exp_tile)(const T *y, size_t len, T *e)
         src = t;
     }
 #if FA_VEC
-    FA_FN(vexp_row)(src, e, len);
+    FA_FN(lsb_vexp)(src, e, len);
 #else
     for (size_t j = 0; j < len; j++) e[j] = (T)FA_EXP((double)src[j], 0.0);
 #endif
