@@ -83,3 +83,46 @@ def test_bench(benchmark, op, dtype, shape, path, use_out):
     else:
         fn = make_call(op, dtype, shape, use_out, numpy_impl)
     _run(benchmark, fn)
+
+
+# ------------------------------------------------ the backward reductions
+# softmax_backward / log_softmax_backward read two arrays and write one: the
+# floor is np.add(g, y, out=o) on the same arrays (the ``add`` path).
+BACKWARD_OPS = ("softmax_backward", "log_softmax_backward")
+BACKWARD_CASES = [((256, 32000), -1), ((32, 21, 64, 64), 1), ((4096, 128), -1)]
+
+
+def _backward_params():
+    params = []
+    for op in BACKWARD_OPS:
+        for dtype in ("float32", "float64"):
+            for shape, axis in BACKWARD_CASES:
+                sid = shape_id(shape)
+                for path in ("native", "numpy", "add"):
+                    params.append(pytest.param(op, dtype, shape, axis, path,
+                                               id=f"{op}-{dtype}-{sid}-ax{axis}-{path}"))
+    return params
+
+
+@pytest.mark.parametrize("op,dtype,shape,axis,path", _backward_params())
+def test_bench_backward(benchmark, op, dtype, shape, axis, path):
+    import numpy as np
+
+    benchmark.group = f"{op}-{dtype}-{shape_id(shape)}-ax{axis}"
+    g = input_array(shape, dtype)
+    x = input_array(shape, dtype)[..., ::-1].copy()
+    fwd = fastact.softmax if op == "softmax_backward" else fastact.log_softmax
+    y = fwd(x, axis)
+    out = np.empty_like(g)
+    benchmark.extra_info["nbytes"] = 3 * g.nbytes
+    if path == "add":
+        fn = lambda: np.add(g, y, out=out)  # noqa: E731
+    elif path == "native":
+        if getattr(fastact, "BACKEND", "native") != "native":
+            pytest.skip(f"fastact.BACKEND is {fastact.BACKEND!r} (FASTACT_BACKEND set?)")
+        f = getattr(fastact, op)
+        fn = lambda: f(g, y, axis, out=out)  # noqa: E731
+    else:
+        f = getattr(numpy_impl, op)
+        fn = lambda: f(g, y, axis, out=out)  # noqa: E731
+    _run(benchmark, fn)

@@ -19,6 +19,8 @@ __version__ = "0.1.0"
 __all__ = [
     "softmax",
     "log_softmax",
+    "softmax_backward",
+    "log_softmax_backward",
     "logsumexp",
     "relu",
     "cross_entropy",
@@ -38,6 +40,7 @@ if BACKEND not in ("native", "numpy"):
 if BACKEND == "native":
     try:
         from ._api import cross_entropy, log_softmax, logsumexp, relu, softmax
+        from ._api import log_softmax_backward, softmax_backward
     except ImportError as _exc:
         if "FASTACT_ISA" in str(_exc):
             raise
@@ -48,6 +51,7 @@ if BACKEND == "native":
         ) from _exc
 else:
     from .numpy_impl import cross_entropy, log_softmax, logsumexp, relu, softmax
+    from .numpy_impl import log_softmax_backward, softmax_backward
 
 
 def _default_threads() -> int:

@@ -222,6 +222,27 @@ def check_softmax_family(ck, nat, ref):
                          lambda: _ret_is_out(fn_r(xr, out=xr), xr))
 
 
+def check_backward(ck, nat, ref):
+    """softmax_backward / log_softmax_backward against the twin: rows,
+    columns, axis tuples and None, out= (new, grad itself), the forward
+    ops' special rows as y."""
+    for op, fwd in (("softmax_backward", "softmax"), ("log_softmax_backward", "log_softmax")):
+        fn_n, fn_r = getattr(nat, op), getattr(ref, op)
+        for dtype in DTYPES:
+            dn = np.dtype(dtype).name
+            for label, shape, axis in (("64x1000", (64, 1000), -1), ("8x21x16x16 axis=1", (8, 21, 16, 16), 1),
+                                       ("4x5x6 axis=(0,2)", (4, 5, 6), (0, 2)), ("7x9 axis=None", (7, 9), None)):
+                g = randn(shape, dtype, key=("bwg", label))
+                y = getattr(ref, fwd)(randn(shape, dtype, key=("bwx", label)), axis=axis)
+                ck.check(f"{op} {dn} {label}", lambda: fn_n(g, y, axis), lambda: fn_r(g, y, axis=axis))
+            g = randn((64, 1000), dtype, key="bwo")
+            y = getattr(ref, fwd)(randn((64, 1000), dtype, key="bwy"))
+            gn, gr = g.copy(), g.copy()
+            ck.check(f"{op} {dn} 64x1000 in-place out=grad",
+                     lambda: _ret_is_out(fn_n(gn, y, out=gn), gn),
+                     lambda: _ret_is_out(fn_r(gr, y, out=gr), gr))
+
+
 def _ret_is_out(ret, out):
     if ret is not out:
         raise AssertionError("return value is not `out`")
@@ -419,6 +440,7 @@ def main(argv=None):
     check_softmax_family(ck, nat, ref)
     check_relu(ck, nat, ref)
     check_cross_entropy(ck, nat, ref)
+    check_backward(ck, nat, ref)
     check_errors(ck, nat, ref)
     print(f"\n{ck.n - len(ck.failed)} passed, {len(ck.failed)} failed")
 

@@ -22,6 +22,9 @@ _SOFTMAX = nat.REDUCE_OPS["softmax"]
 _LOG_SOFTMAX = nat.REDUCE_OPS["log_softmax"]
 _LOGSUMEXP = nat.REDUCE_OPS["logsumexp"]
 _RELU = nat.MAP_OPS["relu"]
+_reduce2 = nat.reduce2
+_SOFTMAX_BACKWARD = nat.REDUCE2_OPS["softmax_backward"]
+_LOG_SOFTMAX_BACKWARD = nat.REDUCE2_OPS["log_softmax_backward"]
 
 
 def softmax(
@@ -62,8 +65,22 @@ def cross_entropy(
     )
 
 
+def softmax_backward(
+    grad: Any, y: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    return _reduce2(_SOFTMAX_BACKWARD, grad, y, axis, out)
+
+
+def log_softmax_backward(
+    grad: Any, y: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    return _reduce2(_LOG_SOFTMAX_BACKWARD, grad, y, axis, out)
+
+
 softmax.__doc__ = _docs.SOFTMAX
 log_softmax.__doc__ = _docs.LOG_SOFTMAX
 logsumexp.__doc__ = _docs.LOGSUMEXP
 relu.__doc__ = _docs.RELU
 cross_entropy.__doc__ = _docs.CROSS_ENTROPY
+softmax_backward.__doc__ = _docs.SOFTMAX_BACKWARD
+log_softmax_backward.__doc__ = _docs.LOG_SOFTMAX_BACKWARD

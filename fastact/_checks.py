@@ -76,6 +76,26 @@ def _axis_int(axis: Any, what: str) -> int:
         raise TypeError(f"{what}; got {type(axis).__name__}") from None
 
 
+def as_float_pair(grad: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.dtype, np.dtype]:
+    """``(grad_arr, y_arr, work, result)`` for the two-input ops
+    (softmax_backward, log_softmax_backward): both through ``as_float``
+    (names ``grad`` and ``y`` in the messages), ValueError naming both shapes
+    when they differ.  The result dtype is NumPy's promotion of the two
+    result dtypes (bool/int count as float64): float32 only when both are
+    float32 (or float16 with float32), float16 when both are float16,
+    longdouble when either is; work is float32 for a float16/float32
+    result, else the result's dtype."""
+    ga, _, gr = as_float(grad, "grad")
+    ya, _, yr = as_float(y, "y")
+    if ga.shape != ya.shape:
+        raise ValueError(
+            f"grad and y must have the same shape; got grad {ga.shape} and y {ya.shape}"
+        )
+    result = np.promote_types(gr, yr)
+    work = F32 if result == F16 else result
+    return ga, ya, work, result
+
+
 def normalize_axis(axis: Any, ndim: int, what: str = "axis must be an int") -> int:
     """``axis`` (an int, negative counting from the end) as an index in
     ``[0, ndim)``; AxisError when out of range, whatever its size (no

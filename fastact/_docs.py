@@ -189,3 +189,77 @@ CROSS_ENTROPY = """Cross-entropy loss between ``logits`` and ``target``, with th
     log1p(s - 1)``, two non-negative terms, so even tiny losses of confident
     correct predictions keep full relative accuracy (goal: 4 ULP).
     """
+
+_BACKWARD_COMMON = """
+    Parameters
+    ----------
+    grad : array_like
+        The gradient of the loss with respect to the forward op's output.
+    y : array_like
+        The forward op's output, of grad's shape exactly (ValueError naming
+        both shapes otherwise, before anything is written).
+    axis : int, tuple of ints or None, default -1
+        The axes of each group, as given to the forward op (same rules as
+        softmax's ``axis``: None = all axes, AxisError when out of range,
+        ValueError when repeated, TypeError for non-integers; a 0-d pair is
+        one group of one element).
+    out : ndarray, optional
+        Where to write the result: a writeable ndarray of exactly grad's
+        shape (ValueError otherwise) and the result dtype (TypeError
+        otherwise), any layout.  It may be ``grad`` or ``y`` itself, or
+        overlap them partially (then computed through a temporary).
+        Nothing is written to it when an exception is raised.
+
+    Returns
+    -------
+    ndarray of grad's shape (``out`` if given); a 0-d pair gives a NumPy
+    scalar when ``out`` is None.
+
+    Dtypes: the result dtype is NumPy's promotion of the two inputs' dtypes,
+    with bool/integers counted as float64: float32 with float32 gives
+    float32 (float16 with float16: computed in float32, returned float16),
+    any float64 or integer input gives float64, longdouble (computed by the
+    NumPy twin) when either is.  Complex, object and string dtypes and
+    masked arrays raise TypeError.  Any layout or byte order is accepted.
+    An empty group gives an empty result; a group of one element has
+    ``s`` equal to its own term."""
+
+SOFTMAX_BACKWARD = f"""Gradient of softmax: the vector-Jacobian product ``J^T grad``
+    along ``axis``, ``y * (grad - s)`` with ``s = sum(grad * y)`` over each
+    group (``keepdims``), ``y`` the softmax output (PyTorch's
+    ``_softmax_backward_data``).
+    {_BACKWARD_COMMON.strip()}
+
+    Special values follow the formula: a NaN in a group's grad or y makes
+    ``s`` NaN and the whole group NaN; an infinite ``grad * y`` makes ``s``
+    infinite: then NaN where grad is that same infinity (inf - inf) or
+    ``y == 0`` (0 * inf), an infinity where grad is finite and ``y != 0``.
+    ``y == 0`` with finite ``grad`` and ``s`` gives +-0.
+
+    Accuracy: the native float32 kernels sum the exact products in float64
+    and round once at the end; float64 sums with compensation (TwoSum and
+    exact products).  The error is below ``k * eps * |y| * (|grad| + |s|)``,
+    ``eps = np.finfo(dtype).eps``, k = 1 (float32) / 2 (float64) (measured
+    at every kernel level: 0.5 / 1.24): relative to that scale, not to the
+    result, which can cancel (grad close to ``s``).
+    """
+
+LOG_SOFTMAX_BACKWARD = f"""Gradient of log_softmax: ``grad - exp(y) * s`` along ``axis``,
+    with ``s = sum(grad)`` over each group (``keepdims``), ``y`` the
+    log_softmax output (PyTorch's ``_log_softmax_backward_data``).
+    {_BACKWARD_COMMON.strip()}
+
+    ``y`` is <= 0 for a log_softmax output, but any ``y`` is handled:
+    ``exp(y)`` of positive values is computed exactly as well (a slower
+    path), ``y = -inf`` gives ``exp(y) = 0`` (the result is ``grad``, unless
+    ``s`` is infinite or NaN: ``0 * inf`` is NaN).  A NaN in grad makes its
+    group NaN; an infinite grad makes ``s`` infinite (NaN where grad is that
+    infinity, an infinity beside it); a NaN in y makes that element NaN.
+
+    Accuracy: float32 is computed in float64 and rounded once; float64 sums
+    with compensation; ``exp(y)`` is the kernels' vector exponential
+    (within 1 ULP of the dtype).  The error is below
+    ``k * eps * (|grad| + exp(y) * |s|)``, ``eps = np.finfo(dtype).eps``,
+    k = 1 (float32) / 2 (float64) (measured at every kernel level: 0.93 /
+    1.44): relative to that scale, as the result itself can cancel.
+    """

@@ -36,12 +36,16 @@ cdef extern from "fastact.h" nogil:
         FA_FAMILY_LOSS
         FA_NUM_REDUCE
         FA_NUM_MAP
+        FA_FAMILY_REDUCE2
+        FA_NUM_REDUCE2
         FA_LOSS_ce_index
         FA_LOSS_ce_prob
     ptrdiff_t fa_first_bad_label(const int64_t *, size_t, int64_t, int64_t)
     void fa_reduce(int op, int dtype, const void *x, void *y, size_t outer, size_t n,
                    size_t inner)
     void fa_map(int op, int dtype, const void *x, void *y, size_t len)
+    void fa_reduce2(int op, int dtype, const void *g, const void *y, void *out, size_t outer,
+                    size_t n, size_t inner)
     void fa_loss(int op, int dtype, const void *x, const void *p, const int64_t *label,
                  const double *weight, size_t outer, size_t C, size_t inner,
                  int64_t ignore_index, double eps, void *loss, double *sum, double *wsum)
@@ -100,6 +104,8 @@ REDUCE_NAMES = tuple(fa_op_name(FA_FAMILY_REDUCE, i).decode() for i in range(FA_
 MAP_NAMES = tuple(fa_op_name(FA_FAMILY_MAP, i).decode() for i in range(FA_NUM_MAP))
 REDUCE_OPS = {name: i for i, name in enumerate(REDUCE_NAMES)}
 MAP_OPS = {name: i for i, name in enumerate(MAP_NAMES)}
+REDUCE2_NAMES = tuple(fa_op_name(FA_FAMILY_REDUCE2, i).decode() for i in range(FA_NUM_REDUCE2))
+REDUCE2_OPS = {name: i for i, name in enumerate(REDUCE2_NAMES)}
 
 
 cdef inline bint _usable(cnp.ndarray a, int typenum):
@@ -198,6 +204,16 @@ cdef void _reduce(int op, cnp.ndarray x, cnp.ndarray y, size_t outer, size_t n, 
     cdef int dt = _dtype(x)
     with nogil:
         fa_reduce(op, dt, xp, yp, outer, n, inner)
+
+
+cdef void _reduce2(int op, cnp.ndarray g, cnp.ndarray y, cnp.ndarray out, size_t outer,
+                   size_t n, size_t inner):
+    cdef const void *gp = cnp.PyArray_DATA(g)
+    cdef const void *yp = cnp.PyArray_DATA(y)
+    cdef void *op_ = cnp.PyArray_DATA(out)
+    cdef int dt = _dtype(g)
+    with nogil:
+        fa_reduce2(op, dt, gp, yp, op_, outer, n, inner)
 
 
 cdef void _map(int op, cnp.ndarray x, cnp.ndarray y):
@@ -362,6 +378,70 @@ cdef object _map_general(int op, x, out):
     dst = out if ck.direct_out(out, xw, work, True) else np.empty(xw.shape, work)
     _check_run(xw, dst, cnp.PyArray_SIZE(xw))
     _map(op, xw, dst)
+    return ck.deliver(dst, out, result)
+
+
+cdef inline bint _same_dims(cnp.ndarray a, cnp.ndarray b):
+    cdef int i, nd = cnp.PyArray_NDIM(a)
+    if cnp.PyArray_NDIM(b) != nd:
+        return False
+    for i in range(nd):
+        if cnp.PyArray_DIMS(a)[i] != cnp.PyArray_DIMS(b)[i]:
+            return False
+    return True
+
+
+def reduce2(int op, grad, y, axis, out):
+    """Two-input reduction ``op`` of REDUCE2_OPS (softmax_backward,
+    log_softmax_backward) over ``axis``, with the semantics of
+    fastact.softmax_backward (see fastact._docs)."""
+    if op < 0 or op >= FA_NUM_REDUCE2:
+        raise ValueError(f"internal: unknown two-input reduction {op}")
+    cdef cnp.ndarray ga, ya
+    cdef int typenum, nd, ax
+    cdef size_t outer, n, inner
+    if type(grad) is cnp.ndarray and type(y) is cnp.ndarray:
+        ga = <cnp.ndarray>grad
+        ya = <cnp.ndarray>y
+        typenum = cnp.PyArray_TYPE(ga)
+        nd = cnp.PyArray_NDIM(ga)
+        if nd > 0 and _is_float(typenum) and _usable(ga, typenum) and _usable(ya, typenum) \
+                and _same_dims(ga, ya) and _axis_split(ga, axis, &outer, &n, &inner, &ax):
+            # out: new, or writable directly and no partial overlap with
+            # either input (being exactly grad or y is fine)
+            oa = _fast_out(ga, out, typenum, nd, cnp.PyArray_DIMS(ga), True)
+            if oa is not None and out is not None and _overlap_partially(ya, <cnp.ndarray>oa):
+                oa = None
+            if oa is not None:
+                _reduce2(op, ga, ya, <cnp.ndarray>oa, outer, n, inner)
+                return oa
+    return _reduce2_general(op, grad, y, axis, out)
+
+
+cdef object _reduce2_general(int op, grad, y, axis, out):
+    garr, yarr, work, result = ck.as_float_pair(grad, y)
+    axes = ck.normalize_axes(axis, garr.ndim)
+    ck.check_out(out, garr.shape, result)
+    if work != _F32 and work != _F64:
+        return getattr(_twin(), REDUCE2_NAMES[op])(garr, yarr, axis, out=out)
+    gw = np.asarray(garr, dtype=work, order="C")
+    yw = np.asarray(yarr, dtype=work, order="C")
+    if not gw.flags.aligned:
+        gw = gw.copy()
+    if not yw.flags.aligned:
+        yw = yw.copy()
+    perm, outer, n, inner = ck.plan(gw.shape, axes)
+    if perm is not None:
+        gw = np.ascontiguousarray(gw.transpose(perm))
+        yw = np.ascontiguousarray(yw.transpose(perm))
+    direct = perm is None and ck.direct_out(out, gw, work, True) \
+        and ck.direct_out(out, yw, work, True)
+    dst = out if direct else np.empty(gw.shape, work)
+    _check_run(gw, dst, cnp.PyArray_SIZE(gw))
+    _check_run(yw, dst, cnp.PyArray_SIZE(gw))
+    _reduce2(op, gw, yw, dst, outer, n, inner)
+    if perm is not None:
+        dst = dst.transpose(np.argsort(perm))
     return ck.deliver(dst, out, result)
 
 

@@ -22,6 +22,7 @@ from . import _docs
 AxisLike = Union[int, tuple[int, ...], None]
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "relu", "cross_entropy"]
+__all__ += ["softmax_backward", "log_softmax_backward"]
 
 _QUIET = dict(invalid="ignore", over="ignore", under="ignore", divide="ignore")
 
@@ -210,8 +211,45 @@ def cross_entropy(
     return ck.deliver_loss(ck.finish_loss(loss.sum(), denom, a.reduction, a.result), out)
 
 
+def _prepare_backward(grad: Any, y: Any, axis: AxisLike, out: Optional[np.ndarray]):
+    """``(shape, result, gw, yw, axes)``: validated inputs of the two-input
+    ops in the computing dtype (float16/float32 through float32, then
+    float64; longdouble stays), a 0-d pair seen as shape (1,)."""
+    ga, ya, work, result = ck.as_float_pair(grad, y)
+    axes = ck.normalize_axes(axis, ga.ndim)
+    ck.check_out(out, ga.shape, result)
+    cd = _compute_dtype(work)
+    gw = ga.astype(work).astype(cd)
+    yw = ya.astype(work).astype(cd)
+    if gw.ndim == 0:
+        return ga.shape, result, gw.reshape(1), yw.reshape(1), (0,)
+    return ga.shape, result, gw, yw, axes
+
+
+def softmax_backward(
+    grad: Any, y: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    shape, result, gw, yw, axes = _prepare_backward(grad, y, axis, out)
+    with np.errstate(**_QUIET):
+        s = np.sum(gw * yw, axis=axes, keepdims=True)
+        r = yw * (gw - s)
+    return _deliver(r, out, result, shape)
+
+
+def log_softmax_backward(
+    grad: Any, y: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    shape, result, gw, yw, axes = _prepare_backward(grad, y, axis, out)
+    with np.errstate(**_QUIET):
+        s = np.sum(gw, axis=axes, keepdims=True)
+        r = gw - np.exp(yw) * s
+    return _deliver(r, out, result, shape)
+
+
 softmax.__doc__ = _docs.SOFTMAX
 log_softmax.__doc__ = _docs.LOG_SOFTMAX
 logsumexp.__doc__ = _docs.LOGSUMEXP
 relu.__doc__ = _docs.RELU
 cross_entropy.__doc__ = _docs.CROSS_ENTROPY
+softmax_backward.__doc__ = _docs.SOFTMAX_BACKWARD
+log_softmax_backward.__doc__ = _docs.LOG_SOFTMAX_BACKWARD

@@ -44,11 +44,13 @@ enum { FA_F32 = 0, FA_F64 = 1, FA_NUM_DTYPES = 2 };
 enum { FA_REDUCE_OPS(FA_ENUM_REDUCE_, _, _) FA_NUM_REDUCE };
 enum { FA_MAP_OPS(FA_ENUM_, MAP, _) FA_NUM_MAP };
 enum { FA_LOSS_OPS(FA_ENUM_, LOSS, _) FA_NUM_LOSS };
+enum { FA_REDUCE2_OPS(FA_ENUM_, REDUCE2, _) FA_NUM_REDUCE2 };
 #undef FA_ENUM_REDUCE_
 #undef FA_ENUM_
 
 /* Family of an op, for fa_op_name. */
 enum { FA_FAMILY_REDUCE = 0, FA_FAMILY_MAP = 1, FA_FAMILY_LOSS = 2 };
+enum { FA_FAMILY_REDUCE2 = 3 };
 /* Name of op `op` of `family` as in ops.def, or NULL when out of range. */
 const char *fa_op_name(int family, int op);
 /* 1 when reduction `op` keeps x's shape, 0 when y has outer * inner elements. */
@@ -80,6 +82,12 @@ const char *fa_compiled_levels(void);
 #define FA_LONG_ROW_BYTES ((size_t)1 << 19)
 void fa_reduce(int op, int dtype, const void *x, void *y, size_t outer, size_t n, size_t inner);
 void fa_map(int op, int dtype, const void *x, void *y, size_t len);
+/* Two-input reductions (softmax_backward, log_softmax_backward): g, y and
+ * out all of the (outer, n, inner) shape; out may be exactly g or y but
+ * must not otherwise overlap them.  Split over the threads as fa_reduce
+ * (rows, or chunks of columns); a single long row runs on one thread. */
+void fa_reduce2(int op, int dtype, const void *g, const void *y, void *out, size_t outer,
+                size_t n, size_t inner);
 /* Losses: ce_index reads int64 labels (which must have passed
  * fa_first_bad_label; p unused), ce_prob class probabilities p of x's shape
  * (label and ignore_index unused).  weight may be NULL (all ones), loss

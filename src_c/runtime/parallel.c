@@ -24,6 +24,9 @@ typedef struct {
     const char *x;
     char *y;
     size_t n, inner;
+    /* two-input reductions (fa_reduce2): the second input, x's layout; the
+     * kernels are then reduce2/cols2[op] (x = g, x2 = y, y = out) */
+    const char *x2;
 } reduce_job;
 
 static void reduce_rows(void *ctx, size_t b, size_t e)
@@ -31,6 +34,11 @@ static void reduce_rows(void *ctx, size_t b, size_t e)
     const reduce_job *j = (const reduce_job *)ctx;
     size_t xoff = b * j->n * j->inner;
     size_t yoff = j->keeps_shape ? xoff : b * j->inner;
+    if (j->x2) {
+        j->k->reduce2[j->op](j->x + xoff * j->k->esize, j->x2 + xoff * j->k->esize,
+                             j->y + yoff * j->k->esize, e - b, j->n, j->inner);
+        return;
+    }
     j->k->reduce[j->op](j->x + xoff * j->k->esize, j->y + yoff * j->k->esize, e - b, j->n,
                         j->inner);
 }
@@ -50,10 +58,17 @@ static void reduce_col_chunks(void *ctx, size_t b, size_t e)
         size_t c1 = c0 + FA_CHUNK < j->inner ? c0 + FA_CHUNK : j->inner;
         size_t xoff = o * j->n * j->inner;
         size_t yoff = j->keeps_shape ? xoff : o * j->inner;
+        if (j->x2) {
+            j->k->cols2[j->op](j->x + xoff * j->k->esize, j->x2 + xoff * j->k->esize,
+                               j->y + yoff * j->k->esize, j->n, j->inner, c0, c1);
+            continue;
+        }
         j->k->cols[j->op](j->x + xoff * j->k->esize, j->y + yoff * j->k->esize, j->n, j->inner,
                           c0, c1);
     }
 }
+
+static void run_reduce(reduce_job *j, size_t outer);
 
 void fa_reduce(int op, int dtype, const void *x, void *y, size_t outer, size_t n, size_t inner)
 {
@@ -62,7 +77,25 @@ void fa_reduce(int op, int dtype, const void *x, void *y, size_t outer, size_t n
         fa_reduce_long_row(k, op, x, y, n);
         return;
     }
-    reduce_job j = {k, op, fa_reduce_keeps_shape(op), (const char *)x, (char *)y, n, inner};
+    reduce_job j = {k, op, fa_reduce_keeps_shape(op), (const char *)x, (char *)y, n, inner, NULL};
+    run_reduce(&j, outer);
+}
+
+void fa_reduce2(int op, int dtype, const void *g, const void *y, void *out, size_t outer,
+                size_t n, size_t inner)
+{
+    /* a single long row stays on the calling thread (no chunked split) */
+    reduce_job j = {fa_active[dtype], op, 1, (const char *)g, (char *)out, n, inner,
+                    (const char *)y};
+    run_reduce(&j, outer);
+}
+
+/* The split shared by fa_reduce and fa_reduce2: chunks of columns for a
+ * non-last axis, else rows; one thread below FA_PAR_MIN_REDUCE elements. */
+static void run_reduce(reduce_job *jp, size_t outer)
+{
+    reduce_job j = *jp;
+    size_t n = j.n, inner = j.inner;
     if (inner > 1 && outer * n * inner >= FA_PAR_MIN_REDUCE) {
         size_t units = outer * ((inner + FA_CHUNK - 1) / FA_CHUNK);
         if (units > 1) {
