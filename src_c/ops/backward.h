@@ -224,17 +224,21 @@ static inline void FA_FN(bw_groups)(const T *g, const T *y, T *out, size_t outer
 }
 
 #ifndef FA_EXPORT_REDUCE2
-/* fa_<name>(g, y, out, outer, n, inner) from FA_FN(name_rows) and
- * fa_<name>_columns(g, y, out, n, inner, c0, c1) from FA_FN(name_cols_range). */
+/* fa_<name>(g, y, out, outer, n, inner) and fa_<name>_columns(g, y, out, n,
+ * inner, c0, c1) (the thread pool's unit for non-last axes) from the
+ * template's FA_FN(name_row)(g, y, out, n) and
+ * FA_FN(name_cols)(g, y, out, n, inner, w). */
 #define FA_EXPORT_REDUCE2(name)                                                              \
     void FA_FN(name)(const void *g, const void *y, void *out, size_t outer, size_t n,        \
                      size_t inner)                                                           \
     {                                                                                        \
-        FA_FN(name##_rows)((const T *)g, (const T *)y, (T *)out, outer, n, inner);           \
+        FA_FN(bw_groups)((const T *)g, (const T *)y, (T *)out, outer, n, inner,              \
+                         FA_FN(name##_row), FA_FN(name##_cols));                             \
     }                                                                                        \
     void FA_FN(name##_columns)(const void *g, const void *y, void *out, size_t n,            \
                                size_t inner, size_t c0, size_t c1)                           \
     {                                                                                        \
-        FA_FN(name##_cols_range)((const T *)g, (const T *)y, (T *)out, n, inner, c0, c1);    \
+        FA_FN(bw_cols_range)((const T *)g, (const T *)y, (T *)out, n, inner, c0, c1,         \
+                             FA_FN(name##_cols));                                            \
     }
 #endif

@@ -71,18 +71,5 @@ static void FA_FN(softmax_backward_cols)(const T *g, const T *y, T *out, size_t 
     }
 }
 
-static void FA_FN(softmax_backward_rows)(const T *g, const T *y, T *out, size_t outer, size_t n,
-                                         size_t inner)
-{
-    FA_FN(bw_groups)(g, y, out, outer, n, inner, FA_FN(softmax_backward_row),
-                     FA_FN(softmax_backward_cols));
-}
-
-static void FA_FN(softmax_backward_cols_range)(const T *g, const T *y, T *out, size_t n,
-                                               size_t inner, size_t c0, size_t c1)
-{
-    FA_FN(bw_cols_range)(g, y, out, n, inner, c0, c1, FA_FN(softmax_backward_cols));
-}
-
 FA_EXPORT_REDUCE2(softmax_backward)
 #endif /* FA_TEMPLATE */
