@@ -22,6 +22,7 @@ __all__ = [
     "logsumexp",
     "relu",
     "cross_entropy",
+    "cross_entropy_with_grad",
     "show_config",
     "set_num_threads",
     "get_num_threads",
@@ -38,6 +39,7 @@ if BACKEND not in ("native", "numpy"):
 if BACKEND == "native":
     try:
         from ._api import cross_entropy, log_softmax, logsumexp, relu, softmax
+        from ._api import cross_entropy_with_grad
     except ImportError as _exc:
         if "FASTACT_ISA" in str(_exc):
             raise
@@ -48,6 +50,7 @@ if BACKEND == "native":
         ) from _exc
 else:
     from .numpy_impl import cross_entropy, log_softmax, logsumexp, relu, softmax
+    from .numpy_impl import cross_entropy_with_grad
 
 
 def _default_threads() -> int:

@@ -18,6 +18,7 @@ AxisLike = Union[int, tuple[int, ...], None]
 _reduce = nat.reduce
 _map = nat.map
 _cross_entropy = nat.cross_entropy
+_cross_entropy_with_grad = nat.cross_entropy_with_grad
 _SOFTMAX = nat.REDUCE_OPS["softmax"]
 _LOG_SOFTMAX = nat.REDUCE_OPS["log_softmax"]
 _LOGSUMEXP = nat.REDUCE_OPS["logsumexp"]
@@ -62,8 +63,26 @@ def cross_entropy(
     )
 
 
+def cross_entropy_with_grad(
+    logits: Any,
+    target: Any,
+    *,
+    axis: int = -1,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    grad_loss: Any = None,
+    out: Optional[np.ndarray] = None,
+) -> tuple[Union[np.ndarray, np.floating], np.ndarray]:
+    return _cross_entropy_with_grad(
+        logits, target, axis, weight, ignore_index, reduction, label_smoothing, grad_loss, out
+    )
+
+
 softmax.__doc__ = _docs.SOFTMAX
 log_softmax.__doc__ = _docs.LOG_SOFTMAX
 logsumexp.__doc__ = _docs.LOGSUMEXP
 relu.__doc__ = _docs.RELU
 cross_entropy.__doc__ = _docs.CROSS_ENTROPY
+cross_entropy_with_grad.__doc__ = _docs.CROSS_ENTROPY_WITH_GRAD
