@@ -1,7 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Private binding of the C kernels in ``src_c/``.
 
-One entry per op family, ``reduce``, ``map`` and ``cross_entropy``, the
+One entry per op family, ``reduce``, ``map``, ``cross_entropy`` and
+``cross_entropy_with_grad``, the
 whole native path of its ops: the common case decided in C with the NumPy C
 API, everything else planned once through ``fastact._checks`` (the rules the
 NumPy twin shares), then the kernel (see "the entries" below).  Op codes
