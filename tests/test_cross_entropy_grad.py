@@ -454,3 +454,25 @@ def test_torch_autograd(target_kind, reduction):
                                                    grad_loss=gl)
         np.testing.assert_allclose(loss, lt.detach().numpy(), rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("mod", BOTH, ids=["native", "twin"])
+def test_one_sample_empty_batch_noncontiguous_inplace(mod):
+    x = rng_for("ceg-1d").standard_normal(6)
+    loss, dx = mod.cross_entropy_with_grad(x, np.int64(2), reduction="none", grad_loss=2.0)
+    assert isinstance(loss, np.float64) and dx.shape == (6,)
+    assert loss == fastact.cross_entropy(x, np.int64(2), reduction="none")
+    check_grad(dx, x, np.int64(2), reduction="none", grad_loss=2.0, ulps=16)
+    for target in (np.zeros(0, np.int64), np.zeros((0, 4))):
+        for red, want in (("none", None), ("sum", 0.0), ("mean", np.nan)):
+            loss, dx = mod.cross_entropy_with_grad(np.zeros((0, 4)), target, reduction=red)
+            assert dx.shape == (0, 4)
+            if want is None:
+                assert loss.shape == (0,)
+            else:
+                np.testing.assert_array_equal(loss, want)
+    b = rng_for("ceg-nc").standard_normal((8, 10))
+    v = b[::2]
+    _, ref = mod.cross_entropy_with_grad(v.copy(), np.arange(4), label_smoothing=0.1)
+    _, d = mod.cross_entropy_with_grad(v, np.arange(4), out=v, label_smoothing=0.1)
+    assert d is v and np.array_equal(v, ref) and np.array_equal(b[1::2], rng_for("ceg-nc").standard_normal((8, 10))[1::2])
