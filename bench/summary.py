@@ -36,6 +36,9 @@ if importlib.util.find_spec("fastact") is None:  # run from a source checkout
 
 OPS = ("softmax", "log_softmax", "logsumexp", "relu", "cross_entropy")
 OUT_OPS = ("softmax", "log_softmax", "logsumexp", "relu")  # ops taking out=
+# the fused training step: loss + dlogits into out= (a ready buffer)
+OPS += ("cross_entropy_with_grad",)
+OUT_OPS += ("cross_entropy_with_grad",)
 DTYPES = ("float32", "float64")
 SHAPES = ((1, 10), (64, 1000), (4096, 128), (256, 32000))
 RELU_EXTRA_SHAPES = ((2 ** 20,), (2 ** 24,))
@@ -54,6 +57,8 @@ def op_shapes(op):
     if op == "relu":
         return SHAPES + RELU_EXTRA_SHAPES
     if op == "cross_entropy":
+        return SHAPES
+    if op == "cross_entropy_with_grad":
         return SHAPES
     return SHAPES + LONG_ROW_SHAPES
 
@@ -111,6 +116,9 @@ def make_call(op, dtype, shape, use_out, module):
     if op == "cross_entropy":
         t = target_array(shape)
         return lambda: fn(x, t, reduction="mean")
+    if op == "cross_entropy_with_grad":
+        t, out = target_array(shape), np.empty_like(x)
+        return lambda: fn(x, t, reduction="mean", out=out)
     if use_out:
         out = result_buffer(op, x)
         return lambda: fn(x, out=out)

@@ -24,6 +24,7 @@ __all__ = [
     "logsumexp",
     "relu",
     "cross_entropy",
+    "cross_entropy_with_grad",
     "show_config",
     "set_num_threads",
     "get_num_threads",
@@ -41,6 +42,7 @@ if BACKEND == "native":
     try:
         from ._api import cross_entropy, log_softmax, logsumexp, relu, softmax
         from ._api import log_softmax_backward, softmax_backward
+        from ._api import cross_entropy_with_grad
     except ImportError as _exc:
         if "FASTACT_ISA" in str(_exc):
             raise
@@ -52,6 +54,7 @@ if BACKEND == "native":
 else:
     from .numpy_impl import cross_entropy, log_softmax, logsumexp, relu, softmax
     from .numpy_impl import log_softmax_backward, softmax_backward
+    from .numpy_impl import cross_entropy_with_grad
 
 
 def _default_threads() -> int:

@@ -18,6 +18,7 @@ AxisLike = Union[int, tuple[int, ...], None]
 _reduce = nat.reduce
 _map = nat.map
 _cross_entropy = nat.cross_entropy
+_cross_entropy_with_grad = nat.cross_entropy_with_grad
 _SOFTMAX = nat.REDUCE_OPS["softmax"]
 _LOG_SOFTMAX = nat.REDUCE_OPS["log_softmax"]
 _LOGSUMEXP = nat.REDUCE_OPS["logsumexp"]
@@ -75,6 +76,21 @@ def log_softmax_backward(
     grad: Any, y: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None
 ) -> Union[np.ndarray, np.floating]:
     return _reduce2(_LOG_SOFTMAX_BACKWARD, grad, y, axis, out)
+def cross_entropy_with_grad(
+    logits: Any,
+    target: Any,
+    *,
+    axis: int = -1,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    grad_loss: Any = None,
+    out: Optional[np.ndarray] = None,
+) -> tuple[Union[np.ndarray, np.floating], np.ndarray]:
+    return _cross_entropy_with_grad(
+        logits, target, axis, weight, ignore_index, reduction, label_smoothing, grad_loss, out
+    )
 
 
 softmax.__doc__ = _docs.SOFTMAX
@@ -84,3 +100,4 @@ relu.__doc__ = _docs.RELU
 cross_entropy.__doc__ = _docs.CROSS_ENTROPY
 softmax_backward.__doc__ = _docs.SOFTMAX_BACKWARD
 log_softmax_backward.__doc__ = _docs.LOG_SOFTMAX_BACKWARD
+cross_entropy_with_grad.__doc__ = _docs.CROSS_ENTROPY_WITH_GRAD

@@ -355,3 +355,29 @@ def finish_loss(value: float, denominator: float, reduction: str, result: np.dty
         with np.errstate(invalid="ignore", divide="ignore"):
             return result.type(np.float64(value) / np.float64(denominator))
     return result.type(value)
+
+
+def check_grad_loss(grad_loss: Any, a: CEArgs):
+    """The upstream gradient of cross_entropy_with_grad: a float for "sum" /
+    "mean" (None: 1.0); for "none" a float64 array of the samples' shape
+    (None: ones; a scalar or 0-d array is broadcast).  TypeError for
+    non-real values, ValueError for another shape."""
+    if grad_loss is None:
+        return 1.0
+    ga = as_array(grad_loss, "grad_loss")
+    if ga.dtype.kind not in "biuf":
+        raise TypeError(f"grad_loss must hold real numbers; got dtype {ga.dtype}")
+    if a.reduction != "none" or ga.ndim == 0:
+        if ga.ndim != 0:
+            raise ValueError(
+                f'grad_loss must be a scalar for reduction="{a.reduction}"; got shape {ga.shape}'
+            )
+        if a.reduction != "none":
+            return float(ga)
+        return np.full(a.sample_shape, float(ga), F64)
+    if ga.shape != a.sample_shape:
+        raise ValueError(
+            f'grad_loss must be a scalar or have the samples\' shape {a.sample_shape} for '
+            f'reduction="none"; got shape {ga.shape}'
+        )
+    return ga.astype(F64)

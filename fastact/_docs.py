@@ -263,3 +263,58 @@ LOG_SOFTMAX_BACKWARD = f"""Gradient of log_softmax: ``grad - exp(y) * s`` along 
     k = 1 (float32) / 2 (float64) (measured at every kernel level: 0.93 /
     1.44): relative to that scale, as the result itself can cancel.
     """
+
+CROSS_ENTROPY_WITH_GRAD = """Cross-entropy loss and its gradient w.r.t. the logits, in one pass.
+
+    ``cross_entropy_with_grad(logits, target, *, axis=-1, weight=None,
+    ignore_index=-100, reduction="mean", label_smoothing=0.0,
+    grad_loss=None, out=None) -> (loss, dlogits)``
+
+    ``loss`` is exactly what ``cross_entropy`` returns for the same
+    arguments (native: the same kernels' sums, bit-identical).
+    ``dlogits = d(loss * grad_loss) / d(logits)``: the logits' shape and
+    result dtype (float16 computed in float32, bool/int as float64,
+    longdouble by the NumPy twin).
+
+    Parameters
+    ----------
+    logits, target, axis, weight, ignore_index, reduction, label_smoothing
+        As ``cross_entropy``.
+    grad_loss : upstream gradient.  ``"sum"``/``"mean"``: a scalar (default
+        1.0; anything else raises ValueError).  ``"none"``: an array of the
+        samples' shape (the logits' shape without ``axis``) or a scalar
+        broadcast to it (default all ones); another shape raises ValueError.
+    out : ndarray, optional
+        Receives ``dlogits``: the logits' shape (ValueError) and result dtype
+        (TypeError), writeable.  May be the logits array itself (in-place
+        gradient: everything needed from the logits is read before it is
+        overwritten); a partial overlap with the logits, target or grad_loss
+        goes through a temporary.  Nothing is written when an exception is
+        raised (bad labels, shapes, out).
+
+    With ``p = softmax(logits, axis)``, class weights ``w`` (ones when None),
+    ``W = sum(w)``, ``eps = label_smoothing`` and ``g_s`` the sample's
+    upstream gradient (``grad_loss[s]`` for "none", ``grad_loss`` for "sum",
+    ``grad_loss / D`` for "mean", ``D`` the forward's denominator):
+
+    * class index ``t`` (not ignored)::
+
+          dlogits[j] = g_s * (p[j] * ((1 - eps) * w[t] + eps * W / C)
+                              - eps * w[j] / C - (1 - eps) * w[t] * (j == t))
+
+      Ignored samples get exactly 0 (all classes, NaN logits included).  A
+      "mean" over only ignored samples: loss NaN, dlogits all 0.  (A "mean"
+      whose non-ignored samples all have weight 0 divides by 0: NaN
+      gradients for those samples, as PyTorch.)
+    * probabilities ``q~ = (1 - eps) * target + eps / C``::
+
+          dlogits[j] = g_s * (p[j] * sum_c w[c] * q~[c] - w[j] * q~[j])
+
+    NaN or +inf logits in a sample give a NaN loss and a NaN gradient row.
+
+    Accuracy (native): the exponentials and ``p * coef`` as in ``softmax``
+    (float32 computed in float64), the per-class terms in double: each
+    element is within a few ULP of ``max(|p[j] * coef|, |subtracted
+    terms|)`` (the target's term cancels against ``p[t] * coef``, so the
+    bound is relative to the terms, not to the result).
+    """

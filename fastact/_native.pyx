@@ -1,7 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Private binding of the C kernels in ``src_c/``.
 
-One entry per op family, ``reduce``, ``map`` and ``cross_entropy``, the
+One entry per op family, ``reduce``, ``map``, ``cross_entropy`` and
+``cross_entropy_with_grad``, the
 whole native path of its ops: the common case decided in C with the NumPy C
 API, everything else planned once through ``fastact._checks`` (the rules the
 NumPy twin shares), then the kernel (see "the entries" below).  Op codes
@@ -40,6 +41,8 @@ cdef extern from "fastact.h" nogil:
         FA_NUM_REDUCE2
         FA_LOSS_ce_index
         FA_LOSS_ce_prob
+        FA_LOSS_GRAD_ce_index_grad
+        FA_LOSS_GRAD_ce_prob_grad
     ptrdiff_t fa_first_bad_label(const int64_t *, size_t, int64_t, int64_t)
     void fa_reduce(int op, int dtype, const void *x, void *y, size_t outer, size_t n,
                    size_t inner)
@@ -49,6 +52,10 @@ cdef extern from "fastact.h" nogil:
     void fa_loss(int op, int dtype, const void *x, const void *p, const int64_t *label,
                  const double *weight, size_t outer, size_t C, size_t inner,
                  int64_t ignore_index, double eps, void *loss, double *sum, double *wsum)
+    void fa_loss_grad(int op, int dtype, const void *x, const void *p, const int64_t *label,
+                      const double *weight, size_t outer, size_t C, size_t inner,
+                      int64_t ignore_index, double eps, double g, const double *gvec,
+                      int divide_by_wsum, void *dx, void *loss, double *sum, double *wsum)
 
 cdef extern from "runtime/kernels.h" nogil:
     # the test-only table: the exponential and each pass on its own
@@ -556,6 +563,146 @@ cdef object _cross_entropy_general(logits, target, axis, weight, ignore_index, r
     if loss is not None:
         return ck.deliver(loss, out, a.result)
     return ck.deliver_loss(ck.finish_loss(total, denom, a.reduction, a.result), out)
+
+
+def cross_entropy_with_grad(logits, target, axis, weight, ignore_index, reduction,
+                            label_smoothing, grad_loss, out):
+    """fastact.cross_entropy_with_grad (arguments as there, all given)."""
+    cdef cnp.ndarray xa, ta, dxa
+    cdef int typenum, ax, i, nd, mode
+    cdef size_t outer, C, inner
+    cdef int64_t ign
+    cdef ptrdiff_t bad
+    cdef double total = 0.0, wsum = 0.0, g = 1.0
+    cdef cnp.npy_intp *xd
+    cdef cnp.npy_intp *td
+    # the common case: exact ndarrays, int64 labels, no weight, no
+    # smoothing, mean/sum, grad_loss None or a Python float/int, out None or
+    # writable directly (the logits themselves, or no overlap)
+    if weight is None and type(label_smoothing) is float and label_smoothing == 0.0 \
+            and type(logits) is cnp.ndarray and type(target) is cnp.ndarray \
+            and type(axis) is int and type(ignore_index) is int \
+            and (grad_loss is None or type(grad_loss) is float or type(grad_loss) is int) \
+            and (reduction == "mean" or reduction == "sum"):
+        xa = <cnp.ndarray>logits
+        ta = <cnp.ndarray>target
+        typenum = cnp.PyArray_TYPE(xa)
+        nd = cnp.PyArray_NDIM(xa)
+        mode = 0 if reduction == "mean" else 1
+        if nd > 0 and _is_float(typenum) and _usable(xa, typenum) \
+                and _usable(ta, cnp.NPY_INT64) and cnp.PyArray_NDIM(ta) == nd - 1 \
+                and _axis_split(xa, axis, &outer, &C, &inner, &ax) and C > 0 \
+                and -(1 << 62) < ignore_index < (1 << 62):
+            xd = cnp.PyArray_DIMS(xa)
+            td = cnp.PyArray_DIMS(ta)
+            for i in range(nd - 1):
+                if td[i] != xd[i if i < ax else i + 1]:
+                    mode = -1
+            ya = _fast_out(xa, out, typenum, nd, xd, True) if mode >= 0 else None
+            if ya is not None and out is not None and np.may_share_memory(ya, ta):
+                ya = None
+            if ya is not None:
+                if grad_loss is not None:
+                    g = grad_loss
+                ign = ignore_index
+                with nogil:
+                    bad = fa_first_bad_label(<const int64_t *>cnp.PyArray_DATA(ta),
+                                             outer * inner, <int64_t>C, ign)
+                if bad < 0:
+                    dxa = <cnp.ndarray>ya
+                    _loss_grad(FA_LOSS_GRAD_ce_index_grad, xa, NULL,
+                               <const int64_t *>cnp.PyArray_DATA(ta), NULL, outer, C, inner,
+                               ign, 0.0, g, NULL, mode == 0, dxa, NULL, &total, &wsum)
+                    if mode == 0:
+                        total = total / wsum  # cdivision: IEEE 0/0 = NaN, as PyTorch
+                    return (np.float32 if typenum == cnp.NPY_FLOAT32 else np.float64)(total), dxa
+    return _cross_entropy_with_grad_general(logits, target, axis, weight, ignore_index,
+                                            reduction, label_smoothing, grad_loss, out)
+
+
+cdef void _loss_grad(int op, cnp.ndarray x, const void *p, const int64_t *label,
+                     const double *weight, size_t outer, size_t C, size_t inner,
+                     int64_t ignore_index, double eps, double g, const double *gvec,
+                     bint divide, cnp.ndarray dx, void *loss, double *sum, double *wsum):
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef void *dp = cnp.PyArray_DATA(dx)
+    cdef int dt = _dtype(x)
+    cdef int dv = divide
+    with nogil:
+        fa_loss_grad(op, dt, xp, p, label, weight, outer, C, inner, ignore_index, eps, g,
+                     gvec, dv, dp, loss, sum, wsum)
+
+
+cdef object _cross_entropy_with_grad_general(logits, target, axis, weight, ignore_index,
+                                             reduction, label_smoothing, grad_loss, out):
+    a = ck.ce_prepare(logits, target, axis, weight, ignore_index, reduction, label_smoothing)
+    gl = ck.check_grad_loss(grad_loss, a)
+    ck.check_out(out, a.x.shape, a.result)
+    if a.work != _F32 and a.work != _F64:
+        return _twin().cross_entropy_with_grad(
+            logits, target, axis=axis, weight=weight, ignore_index=ignore_index,
+            reduction=reduction, label_smoothing=label_smoothing, grad_loss=grad_loss, out=out)
+    cdef cnp.ndarray xw = np.ascontiguousarray(a.x, dtype=a.work)
+    shape = a.x.shape
+    cdef size_t outer = ck._prod(shape[: a.axis]), C = a.C
+    cdef size_t inner = ck._prod(shape[a.axis + 1:])
+    cdef const double *wp = _weight_ptr(a.weight, C)
+    cdef cnp.ndarray lab = None, p = None, gv = None, dst
+    cdef cnp.ndarray loss = None
+    cdef void *lp = NULL
+    cdef const double *gp = NULL
+    cdef ptrdiff_t bad
+    cdef double total = 0.0, wsum = 0.0, g = 1.0
+    cdef int64_t ign = a.ignore_index
+    if a.index_target:
+        lab = np.ascontiguousarray(a.target)
+        if not _usable(lab, cnp.NPY_INT64) or cnp.PyArray_SIZE(lab) != outer * inner:
+            raise AssertionError("internal: labels must be C-contiguous int64, one per sample")
+        with nogil:
+            bad = fa_first_bad_label(<const int64_t *>cnp.PyArray_DATA(lab), outer * inner,
+                                     <int64_t>C, ign)
+        if bad >= 0:
+            raise ck.bad_label_error(int(lab.reshape(-1)[bad]), bad, a.sample_shape, a.C,
+                                     a.ignore_index)
+        src = lab
+    else:
+        p = np.ascontiguousarray(a.target, dtype=a.work)
+        if cnp.PyArray_SIZE(p) != cnp.PyArray_SIZE(xw):
+            raise AssertionError("internal: probabilities must have the logits' size")
+        src = p
+    if isinstance(gl, np.ndarray):
+        gv = np.ascontiguousarray(gl, dtype=np.float64)
+        if cnp.PyArray_SIZE(gv) != outer * inner:
+            raise AssertionError("internal: grad_loss must hold one value per sample")
+        gp = <const double *>cnp.PyArray_DATA(gv)
+    else:
+        g = gl
+    # dlogits straight into out when the kernel can write it: the computing
+    # dtype, C-contiguous, exactly xw or no overlap with it, and no overlap
+    # with anything else the kernel reads
+    direct = ck.direct_out(out, xw, a.work, True) and not np.may_share_memory(out, src) \
+        and (gv is None or not np.may_share_memory(out, gv))
+    dst = out if direct else np.empty(shape, a.work)
+    _check_run(xw, dst, cnp.PyArray_SIZE(xw))
+    if a.reduction == "none":
+        loss = np.empty(a.sample_shape, a.work)
+        lp = cnp.PyArray_DATA(loss)
+    elif a.reduction == "mean" and not a.index_target:
+        g = g / (outer * inner) if outer * inner else g * np.nan
+    if a.index_target:
+        _loss_grad(FA_LOSS_GRAD_ce_index_grad, xw, NULL, <const int64_t *>cnp.PyArray_DATA(lab),
+                   wp, outer, C, inner, ign, a.eps, g, gp, a.reduction == "mean", dst, lp,
+                   &total, &wsum)
+        denom = wsum
+    else:
+        _loss_grad(FA_LOSS_GRAD_ce_prob_grad, xw, cnp.PyArray_DATA(p), NULL, wp, outer, C,
+                   inner, 0, a.eps, g, gp, False, dst, lp, &total, &wsum)
+        denom = outer * inner
+    if loss is not None:
+        lres = ck.unwrap_0d(loss.astype(a.result, copy=False))
+    else:
+        lres = ck.finish_loss(total, denom, a.reduction, a.result)
+    return lres, ck.deliver(dst, out, a.result)
 
 
 cdef object _twin_module = None

@@ -21,8 +21,16 @@ from . import _docs
 
 AxisLike = Union[int, tuple[int, ...], None]
 
-__all__ = ["softmax", "log_softmax", "logsumexp", "relu", "cross_entropy"]
-__all__ += ["softmax_backward", "log_softmax_backward"]
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "relu",
+    "cross_entropy",
+    "softmax_backward",
+    "log_softmax_backward",
+    "cross_entropy_with_grad",
+]
 
 _QUIET = dict(invalid="ignore", over="ignore", under="ignore", divide="ignore")
 
@@ -244,6 +252,69 @@ def log_softmax_backward(
         s = np.sum(gw, axis=axes, keepdims=True)
         r = gw - np.exp(yw) * s
     return _deliver(r, out, result, shape)
+def cross_entropy_with_grad(
+    logits: Any,
+    target: Any,
+    *,
+    axis: int = -1,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    grad_loss: Any = None,
+    out: Optional[np.ndarray] = None,
+) -> tuple[Union[np.ndarray, np.floating], np.ndarray]:
+    a = ck.ce_prepare(logits, target, axis, weight, ignore_index, reduction, label_smoothing)
+    gl = ck.check_grad_loss(grad_loss, a)
+    ck.check_out(out, a.x.shape, a.result)
+    if a.index_target and a.target.size:
+        ck.check_labels(a.target, a.C, a.ignore_index)
+    # everything is read (into new arrays) before out, which may be the
+    # logits or the target, is written
+    loss = cross_entropy(
+        logits, target, axis=axis, weight=weight, ignore_index=ignore_index,
+        reduction=reduction, label_smoothing=label_smoothing,
+    )
+    cd = _compute_dtype(a.work)
+    xw = a.x.astype(a.work).astype(cd)
+    C, eps, ax = a.C, a.eps, a.axis
+    wshape = [1] * xw.ndim
+    wshape[ax] = C
+    w = np.ones(C, cd) if a.weight is None else a.weight.astype(cd)
+    wb = w.reshape(wshape)
+    gs = np.asarray(gl, dtype=cd)  # scalar or per-sample
+    with np.errstate(**_QUIET):
+        if xw.size:
+            m = np.max(xw, axis=ax, keepdims=True)
+            e = np.exp(xw - m)
+            p = e / e.sum(axis=ax, keepdims=True)
+        else:
+            p = xw
+        if a.index_target:
+            t = a.target
+            keep = t != a.ignore_index
+            tc = np.where(keep, t, 0)
+            wt = w[tc]
+            if a.reduction == "mean":
+                gs = gs / np.where(keep, wt, 0).sum()
+            gs = np.where(keep, gs, 0)
+            coef = (1 - eps) * wt + (eps * w.sum() / C if eps > 0 else 0)
+            gx = np.expand_dims(gs, ax)
+            grad = p * np.expand_dims(gs * coef, ax) - gx * (eps / C) * wb
+            onehot = np.arange(C).reshape(wshape) == np.expand_dims(tc, ax)
+            grad = grad - np.where(onehot, np.expand_dims(gs * (1 - eps) * wt, ax), 0)
+            grad = np.where(np.expand_dims(keep, ax), grad, 0)
+        else:
+            if a.reduction == "mean":
+                gs = gs / (xw.size // C) if xw.size else gs * np.nan
+            q = (1 - eps) * a.target.astype(a.work).astype(cd) + eps / C
+            wq = wb * q
+            gx = np.expand_dims(gs, ax) if gs.ndim else gs
+            grad = gx * (p * wq.sum(axis=ax, keepdims=True) - wq)
+    if out is not None:
+        np.copyto(out, grad, casting="unsafe")
+        return loss, out
+    return loss, np.asarray(grad).astype(a.result)
 
 
 softmax.__doc__ = _docs.SOFTMAX
@@ -253,3 +324,4 @@ relu.__doc__ = _docs.RELU
 cross_entropy.__doc__ = _docs.CROSS_ENTROPY
 softmax_backward.__doc__ = _docs.SOFTMAX_BACKWARD
 log_softmax_backward.__doc__ = _docs.LOG_SOFTMAX_BACKWARD
+cross_entropy_with_grad.__doc__ = _docs.CROSS_ENTROPY_WITH_GRAD

@@ -45,6 +45,7 @@ enum { FA_REDUCE_OPS(FA_ENUM_REDUCE_, _, _) FA_NUM_REDUCE };
 enum { FA_MAP_OPS(FA_ENUM_, MAP, _) FA_NUM_MAP };
 enum { FA_LOSS_OPS(FA_ENUM_, LOSS, _) FA_NUM_LOSS };
 enum { FA_REDUCE2_OPS(FA_ENUM_, REDUCE2, _) FA_NUM_REDUCE2 };
+enum { FA_LOSS_GRAD_OPS(FA_ENUM_, LOSS_GRAD, _) FA_NUM_LOSS_GRAD };
 #undef FA_ENUM_REDUCE_
 #undef FA_ENUM_
 
@@ -97,6 +98,17 @@ void fa_reduce2(int op, int dtype, const void *g, const void *y, void *out, size
 void fa_loss(int op, int dtype, const void *x, const void *p, const int64_t *label,
              const double *weight, size_t outer, size_t C, size_t inner, int64_t ignore_index,
              double eps, void *loss, double *sum, double *wsum);
+
+/* Loss and its gradient in one pass: as fa_loss, and dx (x's shape, may be
+ * x itself; must not otherwise overlap x, p, label, gvec or loss) receives
+ * d(sum_s g_s loss_s)/dx with g_s = g * (gvec ? gvec[s] : 1).  When
+ * divide_by_wsum (reduction "mean" with index targets), g is first divided
+ * by the weight sum of the non-ignored labels, formed in the same blocks
+ * and order as *wsum (bit-identical to it).  Ignored samples get 0. */
+void fa_loss_grad(int op, int dtype, const void *x, const void *p, const int64_t *label,
+                  const double *weight, size_t outer, size_t C, size_t inner,
+                  int64_t ignore_index, double eps, double g, const double *gvec,
+                  int divide_by_wsum, void *dx, void *loss, double *sum, double *wsum);
 
 /* Index of the first label outside [0, C) that is not ignore_index, or -1. */
 ptrdiff_t fa_first_bad_label(const int64_t *label, size_t len, int64_t C,

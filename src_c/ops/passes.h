@@ -287,3 +287,45 @@ static inline int FA_FN(has_nan)(const T *x, size_t n, size_t stride)
         if (x[j * stride] != x[j * stride]) return 1;
     return 0;
 }
+
+/* Gradient output pass of the fused losses (ops/cross_entropy_grad.c), on
+ * the exponentials e = exp(x - m) that sumexp stored in y:
+ *   y[j] = e_j * a - w_j * (b1 * q_j + b0)
+ * (w: per-class weights or NULL = 1; q: per-class values of stride qs, or
+ * NULL = 0), in double, rounded once to T.  Plain C the compiler
+ * vectorises at every level (the b0 = 0 case without q is row_scale's).
+ * Error: e_j * a and the subtracted term each within ~2^-52 relative in
+ * double, so the result is within 0.5 ULP of T plus ~1e-16 of
+ * max(|e_j a|, |w_j (b1 q_j + b0)|) beyond the error already in e and a. */
+static inline void FA_FN(row_grad_out)(T *y, size_t n, double a, double b1, double b0,
+                                       const double *w, const T *q, size_t qs)
+{
+    if (q && w)
+        for (size_t j = 0; j < n; j++)
+            y[j] = (T)((double)y[j] * a - w[j] * (b1 * (double)q[j * qs] + b0));
+    else if (q)
+        for (size_t j = 0; j < n; j++) y[j] = (T)((double)y[j] * a - (b1 * (double)q[j * qs] + b0));
+    else if (w)
+        for (size_t j = 0; j < n; j++) y[j] = (T)((double)y[j] * a - w[j] * b0);
+    else
+        for (size_t j = 0; j < n; j++) y[j] = (T)((double)y[j] * a - b0);
+}
+
+/* Column-chunk version: y[i, k] = e * a[k] - w_i * (b1[k] * q[i, k] + b0[k])
+ * for k < nw, rows `inner` elements apart (q in y's layout). */
+static inline void FA_FN(cols_grad_out)(T *y, size_t n, size_t inner, size_t nw,
+                                        const double *a, const double *b1, const double *b0,
+                                        const double *w, const T *q)
+{
+    for (size_t i = 0; i < n; i++) {
+        T *yr = y + i * inner;
+        double wi = w ? w[i] : 1.0;
+        if (q) {
+            const T *qr = q + i * inner;
+            for (size_t k = 0; k < nw; k++)
+                yr[k] = (T)((double)yr[k] * a[k] - wi * (b1[k] * (double)qr[k] + b0[k]));
+        } else {
+            for (size_t k = 0; k < nw; k++) yr[k] = (T)((double)yr[k] * a[k] - wi * b0[k]);
+        }
+    }
+}

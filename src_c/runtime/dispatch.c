@@ -19,6 +19,7 @@ static const char *const level_names[FA_NUM_LEVELS] = {"scalar", "sse2", "avx2",
         .cols = {FA_REDUCE_OPS(FA_TAB_COLS_, dt, lvl)},                         \
         .map = {FA_MAP_OPS(FA_TAB_, dt, lvl)},                                  \
         .loss = {FA_LOSS_OPS(FA_TAB_, dt, lvl)},                                \
+        .loss_grad = {FA_LOSS_GRAD_OPS(FA_TAB_, dt, lvl)},                      \
         .long_row = &FA_K(long_row, dt, lvl),                                    \
         .reduce2 = {FA_REDUCE2_OPS(FA_TAB_, dt, lvl)},                          \
         .cols2 = {FA_REDUCE2_OPS(FA_TAB_COLS2_, dt, lvl)},                      \

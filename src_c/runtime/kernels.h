@@ -23,6 +23,10 @@ typedef void (*fa_loss_fn)(const void *x, const void *p, const int64_t *label,
                            const double *weight, size_t outer, size_t C, size_t inner,
                            int64_t ignore_index, double eps, void *loss, double *sum,
                            double *wsum);
+typedef void (*fa_loss_grad_fn)(const void *x, const void *p, const int64_t *label,
+                                const double *weight, size_t outer, size_t C, size_t inner,
+                                int64_t ignore_index, double eps, double g, const double *gvec,
+                                void *dx, void *loss, double *sum, double *wsum);
 
 /* The passes over one chunk of a long row (ops/long_row.c). */
 typedef struct {
@@ -39,6 +43,7 @@ typedef struct {
     fa_cols_fn cols[FA_NUM_REDUCE];
     fa_map_fn map[FA_NUM_MAP];
     fa_loss_fn loss[FA_NUM_LOSS];
+    fa_loss_grad_fn loss_grad[FA_NUM_LOSS_GRAD];
     const fa_long_row_fns *long_row;
     fa_reduce2_fn reduce2[FA_NUM_REDUCE2];
     fa_cols2_fn cols2[FA_NUM_REDUCE2];
@@ -93,11 +98,16 @@ void fa_reduce_long_row(const fa_kernels *k, int op, const void *x, void *y, siz
     void FA_K(name, dt, lvl)(const void *, const void *, void *, size_t, size_t, size_t);  \
     void FA_K(name##_columns, dt, lvl)(const void *, const void *, void *, size_t, size_t,  \
                                        size_t, size_t);
+#define FA_DECL_LOSS_GRAD_(name, dt, lvl)                                                     \
+    void FA_K(name, dt, lvl)(const void *, const void *, const int64_t *, const double *,    \
+                             size_t, size_t, size_t, int64_t, double, double,               \
+                             const double *, void *, void *, double *, double *);
 #define FA_DECL_DTYPE_(dt, lvl)                                                             \
     FA_REDUCE_OPS(FA_DECL_REDUCE_, dt, lvl)                                                 \
     FA_REDUCE2_OPS(FA_DECL_REDUCE2_, dt, lvl)                                               \
     FA_MAP_OPS(FA_DECL_MAP_, dt, lvl)                                                       \
     FA_LOSS_OPS(FA_DECL_LOSS_, dt, lvl)                                                     \
+    FA_LOSS_GRAD_OPS(FA_DECL_LOSS_GRAD_, dt, lvl)                                           \
     extern const fa_long_row_fns FA_K(long_row, dt, lvl);                                  \
     extern const fa_test_kernels FA_K(test_kernels, dt, lvl);
 #define FA_DECL_LEVEL_(lvl, a) FA_DTYPES(FA_DECL_DTYPE_, lvl)

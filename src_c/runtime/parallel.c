@@ -186,3 +186,89 @@ void fa_loss(int op, int dtype, const void *x, const void *p, const int64_t *lab
     *sum = fa_acc_value(s, sc);
     *wsum = fa_acc_value(w, wc);
 }
+
+/* ------------------------------------------------ loss and gradient
+ * The same fixed blocks of rows as fa_loss (so the loss sums are formed
+ * exactly as the forward's); each block also writes its rows of dx. */
+typedef struct {
+    fa_loss_grad_fn fn;
+    size_t esize;
+    const char *x, *p;
+    const int64_t *label;
+    const double *weight, *gvec;
+    size_t outer, C, inner, rows_per_block;
+    int64_t ignore_index;
+    double eps, g;
+    char *dx, *loss;
+    double *block_sum, *block_wsum;
+} loss_grad_job;
+
+static void loss_grad_blocks(void *ctx, size_t b, size_t e)
+{
+    const loss_grad_job *j = (const loss_grad_job *)ctx;
+    for (size_t blk = b; blk < e; blk++) {
+        size_t r0 = blk * j->rows_per_block, r1 = r0 + j->rows_per_block;
+        if (r1 > j->outer) r1 = j->outer;
+        size_t xo = r0 * j->C * j->inner, so = r0 * j->inner;
+        j->fn(j->x + xo * j->esize, j->p ? j->p + xo * j->esize : NULL,
+              j->label ? j->label + so : NULL, j->weight, r1 - r0, j->C, j->inner,
+              j->ignore_index, j->eps, j->g, j->gvec ? j->gvec + so : NULL,
+              j->dx + xo * j->esize, j->loss ? j->loss + so * j->esize : NULL,
+              &j->block_sum[blk], &j->block_wsum[blk]);
+    }
+}
+
+/* sum of weight[label] over the non-ignored labels of each block, in the
+ * order and with the compensation the kernels use for *wsum (ce_index). */
+static void label_wsum_blocks(void *ctx, size_t b, size_t e)
+{
+    const loss_grad_job *j = (const loss_grad_job *)ctx;
+    for (size_t blk = b; blk < e; blk++) {
+        size_t r0 = blk * j->rows_per_block, r1 = r0 + j->rows_per_block;
+        if (r1 > j->outer) r1 = j->outer;
+        double s = 0.0, c = 0.0;
+        for (size_t i = r0 * j->inner; i < r1 * j->inner; i++) {
+            int64_t t = j->label[i];
+            if (t == j->ignore_index) continue;
+            fa_acc(&s, &c, j->weight ? j->weight[t] : 1.0);
+        }
+        j->block_wsum[blk] = fa_acc_value(s, c);
+    }
+}
+
+void fa_loss_grad(int op, int dtype, const void *x, const void *p, const int64_t *label,
+                  const double *weight, size_t outer, size_t C, size_t inner,
+                  int64_t ignore_index, double eps, double g, const double *gvec,
+                  int divide_by_wsum, void *dx, void *loss, double *sum, double *wsum)
+{
+    const fa_kernels *k = fa_active[dtype];
+    double bs[FA_CE_MAX_BLOCKS], bw[FA_CE_MAX_BLOCKS];
+    size_t row = C * inner;
+    if (row == 0) row = 1;
+    size_t rpb = FA_CE_BLOCK_ELEMS / row;
+    if (rpb < 1) rpb = 1;
+    if ((outer + rpb - 1) / rpb > FA_CE_MAX_BLOCKS) rpb = (outer + FA_CE_MAX_BLOCKS - 1) / FA_CE_MAX_BLOCKS;
+    size_t blocks = outer ? (outer + rpb - 1) / rpb : 0;
+    loss_grad_job j = {k->loss_grad[op], k->esize, (const char *)x, (const char *)p, label,
+                       weight, gvec, outer, C, inner, rpb, ignore_index, eps, g, (char *)dx,
+                       (char *)loss, bs, bw};
+    double w = 0.0, wc = 0.0, s = 0.0, sc = 0.0;
+    if (divide_by_wsum && label) {
+        /* "mean" needs D = the weight sum before the gradient pass: one pass
+         * over the labels (8 bytes per sample, against C logits), in the
+         * blocks of the kernels, so D is bit-identical to *wsum. */
+        label_wsum_blocks(&j, 0, blocks);
+        for (size_t i = 0; i < blocks; i++) fa_acc(&w, &wc, bw[i]);
+        j.g = g / fa_acc_value(w, wc); /* IEEE: 0 / 0 = NaN only reaches non-ignored samples */
+        w = wc = 0.0;
+    }
+    for (size_t i = 0; i < blocks; i++) bs[i] = bw[i] = 0.0;
+    if (outer * row < FA_PAR_MIN_REDUCE) loss_grad_blocks(&j, 0, blocks);
+    else fa_parallel_for(blocks, loss_grad_blocks, &j);
+    for (size_t i = 0; i < blocks; i++) {
+        fa_acc(&s, &sc, bs[i]);
+        fa_acc(&w, &wc, bw[i]);
+    }
+    *sum = fa_acc_value(s, sc);
+    *wsum = fa_acc_value(w, wc);
+}
