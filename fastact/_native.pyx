@@ -656,7 +656,7 @@ cdef object _cross_entropy_with_grad_general(logits, target, axis, weight, ignor
     cdef int64_t ign = a.ignore_index
     if a.index_target:
         lab = np.ascontiguousarray(a.target)
-        if not _usable(lab, cnp.NPY_INT64) or cnp.PyArray_SIZE(lab) != outer * inner:
+        if not _usable(lab, cnp.NPY_INT64) or <size_t>cnp.PyArray_SIZE(lab) != outer * inner:
             raise AssertionError("internal: labels must be C-contiguous int64, one per sample")
         with nogil:
             bad = fa_first_bad_label(<const int64_t *>cnp.PyArray_DATA(lab), outer * inner,
@@ -672,7 +672,7 @@ cdef object _cross_entropy_with_grad_general(logits, target, axis, weight, ignor
         src = p
     if isinstance(gl, np.ndarray):
         gv = np.ascontiguousarray(gl, dtype=np.float64)
-        if cnp.PyArray_SIZE(gv) != outer * inner:
+        if <size_t>cnp.PyArray_SIZE(gv) != outer * inner:
             raise AssertionError("internal: grad_loss must hold one value per sample")
         gp = <const double *>cnp.PyArray_DATA(gv)
     else:
