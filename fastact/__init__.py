@@ -22,6 +22,11 @@ __all__ = [
     "logsumexp",
     "relu",
     "cross_entropy",
+    "leaky_relu",
+    "sigmoid",
+    "relu_backward",
+    "leaky_relu_backward",
+    "sigmoid_backward",
     "show_config",
     "set_num_threads",
     "get_num_threads",
@@ -38,6 +43,8 @@ if BACKEND not in ("native", "numpy"):
 if BACKEND == "native":
     try:
         from ._api import cross_entropy, log_softmax, logsumexp, relu, softmax
+        from ._api import leaky_relu, leaky_relu_backward, relu_backward, sigmoid
+        from ._api import sigmoid_backward
     except ImportError as _exc:
         if "FASTACT_ISA" in str(_exc):
             raise
@@ -48,6 +55,8 @@ if BACKEND == "native":
         ) from _exc
 else:
     from .numpy_impl import cross_entropy, log_softmax, logsumexp, relu, softmax
+    from .numpy_impl import leaky_relu, leaky_relu_backward, relu_backward, sigmoid
+    from .numpy_impl import sigmoid_backward
 
 
 def _default_threads() -> int:

@@ -1,6 +1,6 @@
 """The native path: the public functions, each one call into the op
 family's entry of the extension (``fastact._native``: ``reduce``, ``map``,
-``cross_entropy``), which handles the common case in C and plans everything
+``map2``, ``cross_entropy``), which handles the common case in C and plans everything
 else once through ``fastact._checks`` (the rules the NumPy twin shares).
 Op codes come from the registry (``src_c/ops.def``)."""
 
@@ -10,6 +10,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from . import _checks as ck
 from . import _docs
 from . import _native as nat
 
@@ -22,6 +23,13 @@ _SOFTMAX = nat.REDUCE_OPS["softmax"]
 _LOG_SOFTMAX = nat.REDUCE_OPS["log_softmax"]
 _LOGSUMEXP = nat.REDUCE_OPS["logsumexp"]
 _RELU = nat.MAP_OPS["relu"]
+_map2 = nat.map2
+_slope = ck.negative_slope
+_LEAKY_RELU = nat.MAP_OPS["leaky_relu"]
+_SIGMOID = nat.MAP_OPS["sigmoid"]
+_RELU_BACKWARD = nat.MAP2_OPS["relu_backward"]
+_LEAKY_RELU_BACKWARD = nat.MAP2_OPS["leaky_relu_backward"]
+_SIGMOID_BACKWARD = nat.MAP2_OPS["sigmoid_backward"]
 
 
 def softmax(
@@ -46,6 +54,34 @@ def relu(x: Any, *, out: Optional[np.ndarray] = None) -> Union[np.ndarray, np.ge
     return _map(_RELU, x, out)
 
 
+def leaky_relu(
+    x: Any, negative_slope: float = 0.01, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    return _map(_LEAKY_RELU, x, out, _slope(negative_slope))
+
+
+def sigmoid(x: Any, *, out: Optional[np.ndarray] = None) -> Union[np.ndarray, np.floating]:
+    return _map(_SIGMOID, x, out)
+
+
+def relu_backward(
+    grad: Any, x: Any, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    return _map2(_RELU_BACKWARD, grad, x, out)
+
+
+def leaky_relu_backward(
+    grad: Any, x: Any, negative_slope: float = 0.01, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    return _map2(_LEAKY_RELU_BACKWARD, grad, x, out, _slope(negative_slope))
+
+
+def sigmoid_backward(
+    grad: Any, y: Any, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    return _map2(_SIGMOID_BACKWARD, grad, y, out)
+
+
 def cross_entropy(
     logits: Any,
     target: Any,
@@ -67,3 +103,8 @@ log_softmax.__doc__ = _docs.LOG_SOFTMAX
 logsumexp.__doc__ = _docs.LOGSUMEXP
 relu.__doc__ = _docs.RELU
 cross_entropy.__doc__ = _docs.CROSS_ENTROPY
+leaky_relu.__doc__ = _docs.LEAKY_RELU
+sigmoid.__doc__ = _docs.SIGMOID
+relu_backward.__doc__ = _docs.RELU_BACKWARD
+leaky_relu_backward.__doc__ = _docs.LEAKY_RELU_BACKWARD
+sigmoid_backward.__doc__ = _docs.SIGMOID_BACKWARD

@@ -18,6 +18,7 @@ static const char *const level_names[FA_NUM_LEVELS] = {"scalar", "sse2", "avx2",
         .cols = {FA_REDUCE_OPS(FA_TAB_COLS_, dt, lvl)},                         \
         .map = {FA_MAP_OPS(FA_TAB_, dt, lvl)},                                  \
         .loss = {FA_LOSS_OPS(FA_TAB_, dt, lvl)},                                \
+        .map2 = {FA_MAP2_OPS(FA_TAB_, dt, lvl)},                                \
         .long_row = &FA_K(long_row, dt, lvl),                                    \
     },
 #define FA_CTYPE_f32 float
@@ -49,6 +50,7 @@ static int active_level = -1;
 static const char *const reduce_names[] = {FA_REDUCE_OPS(FA_NAME_REDUCE_, _, _)};
 static const char *const map_names[] = {FA_MAP_OPS(FA_NAME_, _, _)};
 static const char *const loss_names[] = {FA_LOSS_OPS(FA_NAME_, _, _)};
+static const char *const map2_names[] = {FA_MAP2_OPS(FA_NAME_, _, _)};
 #define FA_KEEPS_(name, out, a, b) FA_KEEPS_##out,
 #define FA_KEEPS_SAME 1
 #define FA_KEEPS_REDUCED 0
@@ -60,6 +62,7 @@ const char *fa_op_name(int family, int op)
     if (family == FA_FAMILY_REDUCE) return op < FA_NUM_REDUCE ? reduce_names[op] : NULL;
     if (family == FA_FAMILY_MAP) return op < FA_NUM_MAP ? map_names[op] : NULL;
     if (family == FA_FAMILY_LOSS) return op < FA_NUM_LOSS ? loss_names[op] : NULL;
+    if (family == FA_FAMILY_MAP2) return op < FA_NUM_MAP2 ? map2_names[op] : NULL;
     return NULL;
 }
 

@@ -12,7 +12,8 @@ typedef void (*fa_reduce_fn)(const void *x, void *y, size_t outer, size_t n, siz
 /* columns c0 .. c1 - 1 of a (1, n, inner) array; y advanced like x (SAME) or
  * holding one value per column (REDUCED) */
 typedef void (*fa_cols_fn)(const void *x, void *y, size_t n, size_t inner, size_t c0, size_t c1);
-typedef void (*fa_map_fn)(const void *x, void *y, size_t len);
+typedef void (*fa_map_fn)(const void *x, void *y, size_t len, double p);
+typedef void (*fa_map2_fn)(const void *g, const void *x, void *y, size_t len, double p);
 typedef void (*fa_loss_fn)(const void *x, const void *p, const int64_t *label,
                            const double *weight, size_t outer, size_t C, size_t inner,
                            int64_t ignore_index, double eps, void *loss, double *sum,
@@ -33,6 +34,7 @@ typedef struct {
     fa_cols_fn cols[FA_NUM_REDUCE];
     fa_map_fn map[FA_NUM_MAP];
     fa_loss_fn loss[FA_NUM_LOSS];
+    fa_map2_fn map2[FA_NUM_MAP2];
     const fa_long_row_fns *long_row;
 } fa_kernels;
 
@@ -76,7 +78,9 @@ void fa_reduce_long_row(const fa_kernels *k, int op, const void *x, void *y, siz
 #define FA_DECL_REDUCE_(name, out, dt, lvl)                                                  \
     void FA_K(name, dt, lvl)(const void *, void *, size_t, size_t, size_t);               \
     void FA_K(name##_columns, dt, lvl)(const void *, void *, size_t, size_t, size_t, size_t);
-#define FA_DECL_MAP_(name, dt, lvl) void FA_K(name, dt, lvl)(const void *, void *, size_t);
+#define FA_DECL_MAP_(name, dt, lvl) void FA_K(name, dt, lvl)(const void *, void *, size_t, double);
+#define FA_DECL_MAP2_(name, dt, lvl)                                                          \
+    void FA_K(name, dt, lvl)(const void *, const void *, void *, size_t, double);
 #define FA_DECL_LOSS_(name, dt, lvl)                                                          \
     void FA_K(name, dt, lvl)(const void *, const void *, const int64_t *, const double *,    \
                              size_t, size_t, size_t, int64_t, double, void *, double *,      \
@@ -85,6 +89,7 @@ void fa_reduce_long_row(const fa_kernels *k, int op, const void *x, void *y, siz
     FA_REDUCE_OPS(FA_DECL_REDUCE_, dt, lvl)                                                 \
     FA_MAP_OPS(FA_DECL_MAP_, dt, lvl)                                                       \
     FA_LOSS_OPS(FA_DECL_LOSS_, dt, lvl)                                                     \
+    FA_MAP2_OPS(FA_DECL_MAP2_, dt, lvl)                                                     \
     extern const fa_long_row_fns FA_K(long_row, dt, lvl);                                  \
     extern const fa_test_kernels FA_K(test_kernels, dt, lvl);
 #define FA_DECL_LEVEL_(lvl, a) FA_DTYPES(FA_DECL_DTYPE_, lvl)
