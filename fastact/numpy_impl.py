@@ -184,7 +184,11 @@ def sigmoid(x: Any, *, out: Optional[np.ndarray] = None) -> Union[np.ndarray, np
     xw = arr.astype(work).astype(_compute_dtype(work))
     with np.errstate(**_QUIET):
         e = np.exp(-np.abs(xw))
-        y = np.where(xw >= 0, 1, e) / (1 + e)
+        # as the kernels: 1 + e = d + dl exactly, num / (d + dl) = q (1 - dl / d)
+        d = 1 + e
+        dl = (1 - d) + e
+        q = np.where(xw >= 0, 1, e) / d
+        y = q - q * (dl / d)
     return _deliver(y.astype(work), out, result, arr.shape)
 
 
