@@ -25,6 +25,11 @@ __all__ = [
     "relu",
     "cross_entropy",
     "cross_entropy_with_grad",
+    "leaky_relu",
+    "sigmoid",
+    "relu_backward",
+    "leaky_relu_backward",
+    "sigmoid_backward",
     "show_config",
     "set_num_threads",
     "get_num_threads",
@@ -43,6 +48,8 @@ if BACKEND == "native":
         from ._api import cross_entropy, log_softmax, logsumexp, relu, softmax
         from ._api import log_softmax_backward, softmax_backward
         from ._api import cross_entropy_with_grad
+        from ._api import leaky_relu, leaky_relu_backward, relu_backward, sigmoid
+        from ._api import sigmoid_backward
     except ImportError as _exc:
         if "FASTACT_ISA" in str(_exc):
             raise
@@ -55,6 +62,8 @@ else:
     from .numpy_impl import cross_entropy, log_softmax, logsumexp, relu, softmax
     from .numpy_impl import log_softmax_backward, softmax_backward
     from .numpy_impl import cross_entropy_with_grad
+    from .numpy_impl import leaky_relu, leaky_relu_backward, relu_backward, sigmoid
+    from .numpy_impl import sigmoid_backward
 
 
 def _default_threads() -> int:

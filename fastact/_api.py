@@ -1,6 +1,6 @@
 """The native path: the public functions, each one call into the op
 family's entry of the extension (``fastact._native``: ``reduce``, ``map``,
-``cross_entropy``), which handles the common case in C and plans everything
+``map2``, ``cross_entropy``), which handles the common case in C and plans everything
 else once through ``fastact._checks`` (the rules the NumPy twin shares).
 Op codes come from the registry (``src_c/ops.def``)."""
 
@@ -10,6 +10,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from . import _checks as ck
 from . import _docs
 from . import _native as nat
 
@@ -26,6 +27,13 @@ _RELU = nat.MAP_OPS["relu"]
 _reduce2 = nat.reduce2
 _SOFTMAX_BACKWARD = nat.REDUCE2_OPS["softmax_backward"]
 _LOG_SOFTMAX_BACKWARD = nat.REDUCE2_OPS["log_softmax_backward"]
+_map2 = nat.map2
+_slope = ck.negative_slope
+_LEAKY_RELU = nat.MAP_OPS["leaky_relu"]
+_SIGMOID = nat.MAP_OPS["sigmoid"]
+_RELU_BACKWARD = nat.MAP2_OPS["relu_backward"]
+_LEAKY_RELU_BACKWARD = nat.MAP2_OPS["leaky_relu_backward"]
+_SIGMOID_BACKWARD = nat.MAP2_OPS["sigmoid_backward"]
 
 
 def softmax(
@@ -48,6 +56,34 @@ def logsumexp(
 
 def relu(x: Any, *, out: Optional[np.ndarray] = None) -> Union[np.ndarray, np.generic]:
     return _map(_RELU, x, out)
+
+
+def leaky_relu(
+    x: Any, negative_slope: float = 0.01, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    return _map(_LEAKY_RELU, x, out, _slope(negative_slope))
+
+
+def sigmoid(x: Any, *, out: Optional[np.ndarray] = None) -> Union[np.ndarray, np.floating]:
+    return _map(_SIGMOID, x, out)
+
+
+def relu_backward(
+    grad: Any, x: Any, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    return _map2(_RELU_BACKWARD, grad, x, out)
+
+
+def leaky_relu_backward(
+    grad: Any, x: Any, negative_slope: float = 0.01, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    return _map2(_LEAKY_RELU_BACKWARD, grad, x, out, _slope(negative_slope))
+
+
+def sigmoid_backward(
+    grad: Any, y: Any, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    return _map2(_SIGMOID_BACKWARD, grad, y, out)
 
 
 def cross_entropy(
@@ -101,3 +137,8 @@ cross_entropy.__doc__ = _docs.CROSS_ENTROPY
 softmax_backward.__doc__ = _docs.SOFTMAX_BACKWARD
 log_softmax_backward.__doc__ = _docs.LOG_SOFTMAX_BACKWARD
 cross_entropy_with_grad.__doc__ = _docs.CROSS_ENTROPY_WITH_GRAD
+leaky_relu.__doc__ = _docs.LEAKY_RELU
+sigmoid.__doc__ = _docs.SIGMOID
+relu_backward.__doc__ = _docs.RELU_BACKWARD
+leaky_relu_backward.__doc__ = _docs.LEAKY_RELU_BACKWARD
+sigmoid_backward.__doc__ = _docs.SIGMOID_BACKWARD

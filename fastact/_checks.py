@@ -4,6 +4,7 @@ with the same messages, always before any output is written."""
 
 from __future__ import annotations
 
+import numbers
 import operator
 from typing import Any, NamedTuple, Optional
 
@@ -74,26 +75,6 @@ def _axis_int(axis: Any, what: str) -> int:
         return operator.index(axis)
     except TypeError:
         raise TypeError(f"{what}; got {type(axis).__name__}") from None
-
-
-def as_float_pair(grad: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.dtype, np.dtype]:
-    """``(grad_arr, y_arr, work, result)`` for the two-input ops
-    (softmax_backward, log_softmax_backward): both through ``as_float``
-    (names ``grad`` and ``y`` in the messages), ValueError naming both shapes
-    when they differ.  The result dtype is NumPy's promotion of the two
-    result dtypes (bool/int count as float64): float32 only when both are
-    float32 (or float16 with float32), float16 when both are float16,
-    longdouble when either is; work is float32 for a float16/float32
-    result, else the result's dtype."""
-    ga, _, gr = as_float(grad, "grad")
-    ya, _, yr = as_float(y, "y")
-    if ga.shape != ya.shape:
-        raise ValueError(
-            f"grad and y must have the same shape; got grad {ga.shape} and y {ya.shape}"
-        )
-    result = np.promote_types(gr, yr)
-    work = F32 if result == F16 else result
-    return ga, ya, work, result
 
 
 def normalize_axis(axis: Any, ndim: int, what: str = "axis must be an int") -> int:
@@ -178,6 +159,53 @@ def plan(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[Optional[tuple[
 #: Element-wise ops whose integer and bool inputs keep their dtype (computed
 #: by the twin, exactly); the others compute integers in float64.
 KEEPS_INTEGER_DTYPE = frozenset({"relu"})
+
+#: Ops taking a parameter (passed to the kernels as a double): its name.
+OP_PARAM = {"leaky_relu": "negative_slope", "leaky_relu_backward": "negative_slope"}
+
+#: The two inputs' names of each two-input map (error messages).
+MAP2_ARGS = {
+    "relu_backward": ("grad", "x"),
+    "leaky_relu_backward": ("grad", "x"),
+    "sigmoid_backward": ("grad", "y"),
+}
+
+
+def negative_slope(value: Any) -> float:
+    """leaky_relu's ``negative_slope`` as a Python float: any real number
+    (Python or NumPy int or float; NaN and inf accepted, as PyTorch);
+    TypeError for anything else (bools, complex, strings, arrays, None),
+    ValueError for an int too large for a float."""
+    if type(value) is float:
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"negative_slope must be a real number; got {type(value).__name__}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"negative_slope is too large for a float; got {value!r}") from None
+
+
+def as_float_pair(
+    a: Any, b: Any, names: tuple[str, str] = ("grad", "y")
+) -> tuple[np.ndarray, np.ndarray, np.dtype, np.dtype]:
+    """``(a_arr, b_arr, work, result)`` for the two inputs of the two-input
+    ops (the backward maps and reductions):
+    each as ``as_float`` takes it (TypeError naming it), the same shape
+    (ValueError naming both shapes; no broadcasting), ``result`` the
+    promotion of their result dtypes (float32 with float64: float64; float16
+    with float16: float16, computed in float32; bool/integers count as
+    float64; longdouble wins) and ``work`` the dtype computed in."""
+    aa, _, ra = as_float(a, names[0])
+    ba, _, rb = as_float(b, names[1])
+    if aa.shape != ba.shape:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same shape; got "
+            f"{names[0]} {aa.shape} and {names[1]} {ba.shape}"
+        )
+    result = np.promote_types(ra, rb)
+    work = F32 if result == F16 else result
+    return aa, ba, work, result
 
 
 def direct_out(out: Optional[np.ndarray], xw: np.ndarray, work: np.dtype, alias_ok: bool) -> bool:

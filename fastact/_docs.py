@@ -318,3 +318,164 @@ CROSS_ENTROPY_WITH_GRAD = """Cross-entropy loss and its gradient w.r.t. the logi
     terms|)`` (the target's term cancels against ``p[t] * coef``, so the
     bound is relative to the terms, not to the result).
     """
+
+# ------------------------------------------- leaky_relu, sigmoid, backward ops
+
+_MAP_DTYPES = """
+    Dtypes: float32 and float64 run the native kernels; float16 computes in
+    float32 and returns float16; bool and integer inputs are promoted to
+    float64; longdouble is computed by the NumPy twin.  Complex, object,
+    string and other dtypes raise TypeError, as does a
+    ``numpy.ma.MaskedArray``.  Any layout or byte order is accepted."""
+
+_MAP2_DTYPES = """
+    Dtypes: each input is taken as by the forward ops (float16 counts as
+    float16, bool/integers as float64) and the result dtype is their
+    promotion: float32 with float32 gives float32, float32 with float64
+    gives float64, float16 with float16 gives float16 (computed in float32),
+    anything with longdouble gives longdouble (computed by the NumPy twin).
+    The inputs must have the same shape (no broadcasting): ValueError naming
+    both shapes otherwise, raised before anything is written.  Complex,
+    object, string and other dtypes raise TypeError naming the argument."""
+
+_OUT2 = """
+    out : ndarray, optional
+        Where to write the result: a writeable ndarray of exactly the result's
+        shape (ValueError otherwise) and dtype (TypeError otherwise), any
+        layout.  It may be either input itself (in place) or overlap them
+        partially (computed through a temporary then).  Nothing is written to
+        it when an exception is raised."""
+
+_SLOPE = """
+    negative_slope : real number, default 0.01
+        The slope for ``x <= 0``: any Python or NumPy int or float, NaN and
+        inf included (as PyTorch; ``x * nan`` is NaN).  It is rounded to the
+        computing dtype (float32 for float16/float32 inputs) before the
+        product, as PyTorch converts it to the tensor's dtype.  Bools,
+        complex numbers, strings, arrays and None raise TypeError; an int
+        too large for a float raises ValueError."""
+
+LEAKY_RELU = f"""Leaky ReLU, PyTorch's ``leaky_relu``: ``x if x > 0 else x * negative_slope``.
+
+    NaN is not ``> 0``: it becomes ``NaN * slope``, a NaN (payload not
+    specified).  ``-0.0`` gives ``-0.0 * slope`` (``-0.0`` for a positive
+    slope); +inf stays +inf; -inf gives ``-inf * slope``.  The product is
+    rounded once in the computing dtype: native and NumPy twin agree bit for
+    bit (NaN payloads aside).
+
+    Parameters
+    ----------
+    x : array_like
+    {_SLOPE.strip()}
+    {_OUT.strip()}
+
+    Returns
+    -------
+    ndarray of x's shape (``out`` if given); a NumPy scalar for a 0-d input
+    when ``out`` is None (as ufuncs).
+    {_MAP_DTYPES.strip()}
+    """
+
+SIGMOID = f"""Logistic sigmoid ``1 / (1 + exp(-x))``, element-wise.
+
+    Computed as ``e = exp(-|x|)``, ``1 / (1 + e)`` for ``x >= 0`` and
+    ``e / (1 + e)`` for ``x < 0``: no overflow and no 0/0 for any input, no
+    floating-point warnings.  ``sigmoid(+inf) = 1``, ``sigmoid(-inf) = 0``,
+    NaN gives NaN, ``sigmoid(-0.0) = sigmoid(0.0) = 0.5``; large positive x
+    gives exactly 1.0 once ``exp(-x)`` is below half an ULP of 1; very
+    negative x gives the (correctly small) ``exp(x)``, e.g. ``sigmoid(-100)``
+    is 3.72e-44 in float64 and the float32 subnormal 3.78e-44 in float32,
+    and 0 below the dtype's smallest subnormal.
+
+    Accuracy (native, against an ``np.longdouble`` reference): float32 is
+    computed in float64 and rounded once (<= 0.5 ULP + 2^-28, i.e.
+    correctly rounded but for near-ties); float64 within 2 ULP (the level's
+    exponential, < 1 ULP, and the division).
+
+    Parameters
+    ----------
+    x : array_like
+    {_OUT.strip()}
+
+    Returns
+    -------
+    ndarray of x's shape (``out`` if given); a NumPy scalar for a 0-d input
+    when ``out`` is None (as ufuncs).
+    {_MAP_DTYPES.strip()}
+    """
+
+RELU_BACKWARD = f"""Gradient of ``relu``: ``grad if not (x <= 0) else 0``, PyTorch's
+    ``threshold_backward(grad, x, 0)``.
+
+    ``x`` is relu's input.  The gradient passes where ``x > 0`` and where x
+    is NaN (relu keeps NaN, so its gradient is taken as 1 there); where
+    ``x <= 0`` (``-0.0`` and ``+0.0`` included: the subgradient at 0 is 0)
+    the result is ``+0.0`` whatever ``grad`` is, inf or NaN included (no
+    ``inf * 0 = NaN``).  An exact select: native and NumPy twin agree bit for
+    bit, at every kernel level.
+
+    Parameters
+    ----------
+    grad : array_like
+        The gradient of the loss with respect to relu's output.
+    x : array_like
+        relu's input, of grad's shape.
+    {_OUT2.strip()}
+
+    Returns
+    -------
+    ndarray of the inputs' shape (``out`` if given); a NumPy scalar for 0-d
+    inputs when ``out`` is None.
+    {_MAP2_DTYPES.strip()}
+    """
+
+LEAKY_RELU_BACKWARD = f"""Gradient of ``leaky_relu``: ``grad if x > 0 else grad * negative_slope``
+    (PyTorch's ``leaky_relu_backward``).
+
+    ``x`` is leaky_relu's input.  NaN x is not ``> 0``: ``grad * slope``.  At
+    ``x == 0`` (either sign) the slope side is taken, as PyTorch.  IEEE
+    products: an inf grad times a zero slope is NaN.  One rounding of the
+    product in the computing dtype: native and NumPy twin agree bit for bit
+    (NaN payloads aside).
+
+    Parameters
+    ----------
+    grad : array_like
+        The gradient of the loss with respect to leaky_relu's output.
+    x : array_like
+        leaky_relu's input, of grad's shape.
+    {_SLOPE.strip()}
+    {_OUT2.strip()}
+
+    Returns
+    -------
+    ndarray of the inputs' shape (``out`` if given); a NumPy scalar for 0-d
+    inputs when ``out`` is None.
+    {_MAP2_DTYPES.strip()}
+    """
+
+SIGMOID_BACKWARD = f"""Gradient of ``sigmoid`` from its output: ``(grad * (1 - y)) * y``.
+
+    ``y`` is sigmoid's output (not its input), as PyTorch's
+    ``sigmoid_backward(grad_output, output)``, and the operations are
+    PyTorch's, in this order.  float64: three roundings (``1 - y`` exact for
+    ``y >= 0.5``).  float32: the same operations in float64, rounded once to
+    float32 (<= 0.5 ULP + 2^-28 of the exact value).  IEEE special values:
+    NaN in either input gives NaN; ``inf * 0`` (an infinite grad at
+    ``y = 0`` or ``y = 1``) gives NaN.  ``y`` is not checked to lie in
+    [0, 1].  Native and NumPy twin agree bit for bit (NaN payloads aside).
+
+    Parameters
+    ----------
+    grad : array_like
+        The gradient of the loss with respect to sigmoid's output.
+    y : array_like
+        sigmoid's output, of grad's shape.
+    {_OUT2.strip()}
+
+    Returns
+    -------
+    ndarray of the inputs' shape (``out`` if given); a NumPy scalar for 0-d
+    inputs when ``out`` is None.
+    {_MAP2_DTYPES.strip()}
+    """

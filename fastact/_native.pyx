@@ -35,10 +35,12 @@ cdef extern from "fastact.h" nogil:
         FA_FAMILY_REDUCE
         FA_FAMILY_MAP
         FA_FAMILY_LOSS
+        FA_FAMILY_MAP2
         FA_NUM_REDUCE
         FA_NUM_MAP
         FA_FAMILY_REDUCE2
         FA_NUM_REDUCE2
+        FA_NUM_MAP2
         FA_LOSS_ce_index
         FA_LOSS_ce_prob
         FA_LOSS_GRAD_ce_index_grad
@@ -46,9 +48,10 @@ cdef extern from "fastact.h" nogil:
     ptrdiff_t fa_first_bad_label(const int64_t *, size_t, int64_t, int64_t)
     void fa_reduce(int op, int dtype, const void *x, void *y, size_t outer, size_t n,
                    size_t inner)
-    void fa_map(int op, int dtype, const void *x, void *y, size_t len)
     void fa_reduce2(int op, int dtype, const void *g, const void *y, void *out, size_t outer,
                     size_t n, size_t inner)
+    void fa_map(int op, int dtype, const void *x, void *y, size_t len, double p)
+    void fa_map2(int op, int dtype, const void *g, const void *x, void *y, size_t len, double p)
     void fa_loss(int op, int dtype, const void *x, const void *p, const int64_t *label,
                  const double *weight, size_t outer, size_t C, size_t inner,
                  int64_t ignore_index, double eps, void *loss, double *sum, double *wsum)
@@ -113,6 +116,8 @@ REDUCE_OPS = {name: i for i, name in enumerate(REDUCE_NAMES)}
 MAP_OPS = {name: i for i, name in enumerate(MAP_NAMES)}
 REDUCE2_NAMES = tuple(fa_op_name(FA_FAMILY_REDUCE2, i).decode() for i in range(FA_NUM_REDUCE2))
 REDUCE2_OPS = {name: i for i, name in enumerate(REDUCE2_NAMES)}
+MAP2_NAMES = tuple(fa_op_name(FA_FAMILY_MAP2, i).decode() for i in range(FA_NUM_MAP2))
+MAP2_OPS = {name: i for i, name in enumerate(MAP2_NAMES)}
 
 
 cdef inline bint _usable(cnp.ndarray a, int typenum):
@@ -223,13 +228,23 @@ cdef void _reduce2(int op, cnp.ndarray g, cnp.ndarray y, cnp.ndarray out, size_t
         fa_reduce2(op, dt, gp, yp, op_, outer, n, inner)
 
 
-cdef void _map(int op, cnp.ndarray x, cnp.ndarray y):
+cdef void _map(int op, cnp.ndarray x, cnp.ndarray y, double p):
     cdef const void *xp = cnp.PyArray_DATA(x)
     cdef void *yp = cnp.PyArray_DATA(y)
     cdef size_t length = <size_t>cnp.PyArray_SIZE(x)
     cdef int dt = _dtype(x)
     with nogil:
-        fa_map(op, dt, xp, yp, length)
+        fa_map(op, dt, xp, yp, length, p)
+
+
+cdef void _map2(int op, cnp.ndarray g, cnp.ndarray x, cnp.ndarray y, double p):
+    cdef const void *gp = cnp.PyArray_DATA(g)
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef size_t length = <size_t>cnp.PyArray_SIZE(x)
+    cdef int dt = _dtype(x)
+    with nogil:
+        fa_map2(op, dt, gp, xp, yp, length, p)
 
 
 cdef void _loss(int op, cnp.ndarray x, const void *p, const int64_t *label,
@@ -262,7 +277,8 @@ THREADS_AVAILABLE = bool(fa_threads_available())
 
 # ------------------------------------------------------------- the entries
 # One entry per op family: reduce (softmax, log_softmax, logsumexp), map
-# (relu) and loss (cross_entropy).  Each decides the common case in C (an
+# (relu, leaky_relu, sigmoid), map2 (relu_backward, leaky_relu_backward,
+# sigmoid_backward) and loss (cross_entropy).  Each decides the common case in C (an
 # exact float32/float64 ndarray, C-contiguous, aligned, native byte order,
 # axis an int or None, out None or writable by the kernel directly) and
 # runs the kernel; anything else goes to the family's general path, which
@@ -355,8 +371,9 @@ cdef object _reduce_general(int op, bint keeps, x, axis, bint keepdims, out):
     return ck.deliver(dst, out, result)
 
 
-def map(int op, x, out):
-    """Element-wise op ``op`` of MAP_OPS, with fastact.relu's semantics."""
+def map(int op, x, out, double p=0.0):
+    """Element-wise op ``op`` of MAP_OPS, with fastact.relu's semantics; ``p``
+    the op's parameter (leaky_relu's negative slope, already validated)."""
     if op < 0 or op >= FA_NUM_MAP:
         raise ValueError(f"internal: unknown map {op}")
     cdef cnp.ndarray xa
@@ -367,24 +384,85 @@ def map(int op, x, out):
         if cnp.PyArray_NDIM(xa) > 0 and _is_float(typenum) and _usable(xa, typenum):
             ya = _fast_out(xa, out, typenum, cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), True)
             if ya is not None:
-                _map(op, xa, <cnp.ndarray>ya)
+                _map(op, xa, <cnp.ndarray>ya, p)
                 return ya
-    return _map_general(op, x, out)
+    return _map_general(op, x, out, p)
 
 
-cdef object _map_general(int op, x, out):
+cdef object _twin_call(str name, tuple args, double p, out):
+    """The twin's op ``name`` on ``args`` (its parameter ``p`` passed when
+    the op has one, ck.OP_PARAM)."""
+    fn = getattr(_twin(), name)
+    if name in ck.OP_PARAM:
+        return fn(*args, p, out=out)
+    return fn(*args, out=out)
+
+
+cdef object _map_general(int op, x, out, double p):
     name = MAP_NAMES[op]
     arr = ck.as_array(x)
     if arr.dtype.kind in "biu" and name in ck.KEEPS_INTEGER_DTYPE:
-        return getattr(_twin(), name)(arr, out=out)
+        return _twin_call(name, (arr,), p, out)
     arr, work, result = ck.as_float(arr)
     ck.check_out(out, arr.shape, result)
     if work != _F32 and work != _F64:
-        return getattr(_twin(), name)(arr, out=out)
+        return _twin_call(name, (arr,), p, out)
     xw = np.asarray(arr, dtype=work, order="C")
     dst = out if ck.direct_out(out, xw, work, True) else np.empty(xw.shape, work)
     _check_run(xw, dst, cnp.PyArray_SIZE(xw))
-    _map(op, xw, dst)
+    _map(op, xw, dst, p)
+    return ck.deliver(dst, out, result)
+
+
+cdef inline bint _same_shape(cnp.ndarray a, cnp.ndarray b):
+    cdef int i, nd = cnp.PyArray_NDIM(a)
+    if cnp.PyArray_NDIM(b) != nd:
+        return False
+    for i in range(nd):
+        if cnp.PyArray_DIMS(a)[i] != cnp.PyArray_DIMS(b)[i]:
+            return False
+    return True
+
+
+def map2(int op, g, x, out, double p=0.0):
+    """Two-input element-wise op ``op`` of MAP2_OPS (the maps' backward
+    passes: ``g`` the gradient, ``x`` the forward input or output) with
+    fastact.relu_backward's semantics; ``p`` the op's parameter (already
+    validated).  Fast path: g and x exact float32/float64 ndarrays of one
+    dtype and shape, C-contiguous, aligned, native order; out None or
+    writable directly (it may be exactly g or x, not overlap them otherwise)."""
+    if op < 0 or op >= FA_NUM_MAP2:
+        raise ValueError(f"internal: unknown map2 {op}")
+    cdef cnp.ndarray ga, xa
+    cdef int typenum
+    if type(g) is cnp.ndarray and type(x) is cnp.ndarray:
+        ga = <cnp.ndarray>g
+        xa = <cnp.ndarray>x
+        typenum = cnp.PyArray_TYPE(xa)
+        if cnp.PyArray_NDIM(xa) > 0 and _is_float(typenum) and _usable(xa, typenum) \
+                and _usable(ga, typenum) and _same_shape(ga, xa):
+            ya = _fast_out(xa, out, typenum, cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), True)
+            if ya is not None and (out is None or not _overlap_partially(ga, <cnp.ndarray>ya)):
+                _map2(op, ga, xa, <cnp.ndarray>ya, p)
+                return ya
+    return _map2_general(op, g, x, out, p)
+
+
+cdef object _map2_general(int op, g, x, out, double p):
+    name = MAP2_NAMES[op]
+    ga, xa, work, result = ck.as_float_pair(g, x, ck.MAP2_ARGS[name])
+    ck.check_out(out, ga.shape, result)
+    if work != _F32 and work != _F64:
+        return _twin_call(name, (ga, xa), p, out)
+    gw = np.asarray(ga, dtype=work, order="C")
+    xw = np.asarray(xa, dtype=work, order="C")
+    direct = ck.direct_out(out, gw, work, True) and ck.direct_out(out, xw, work, True)
+    dst = out if direct else np.empty(xw.shape, work)
+    _check_run(xw, dst, cnp.PyArray_SIZE(xw))
+    _check_run(gw, dst, cnp.PyArray_SIZE(xw))
+    if cnp.PyArray_SIZE(gw) != cnp.PyArray_SIZE(xw):
+        raise AssertionError("internal: the two inputs of a map2 differ in size")
+    _map2(op, gw, xw, dst, p)
     return ck.deliver(dst, out, result)
 
 

@@ -30,6 +30,11 @@ __all__ = [
     "softmax_backward",
     "log_softmax_backward",
     "cross_entropy_with_grad",
+    "leaky_relu",
+    "sigmoid",
+    "relu_backward",
+    "leaky_relu_backward",
+    "sigmoid_backward",
 ]
 
 _QUIET = dict(invalid="ignore", over="ignore", under="ignore", divide="ignore")
@@ -164,6 +169,76 @@ def relu(x: Any, *, out: Optional[np.ndarray] = None) -> Union[np.ndarray, np.ge
         keep = bits > neg_inf_bits
         np.multiply(bits, keep, out=out_.view(itype))
     return out_ if out is not None else ck.unwrap_0d(out_)
+
+
+# ------------------------------------------------ leaky_relu, sigmoid and the
+# backward passes: the kernels' formulas in the computing dtype (float32 and
+# float64 in their own precision for the selects and slope products; sigmoid
+# and sigmoid_backward in float64 for float32, as the kernels), so that the
+# twin agrees with the native path bit for bit except for sigmoid's
+# exponential (NumPy's, < 1 ULP) and NaN payloads.
+
+
+def leaky_relu(
+    x: Any, negative_slope: float = 0.01, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    s = ck.negative_slope(negative_slope)
+    arr, work, result = ck.as_float(x)
+    ck.check_out(out, arr.shape, result)
+    xw = arr.astype(work)
+    with np.errstate(**_QUIET):
+        y = np.where(xw > 0, xw, xw * work.type(s))
+    return _deliver(y, out, result, arr.shape)
+
+
+def sigmoid(x: Any, *, out: Optional[np.ndarray] = None) -> Union[np.ndarray, np.floating]:
+    arr, work, result = ck.as_float(x)
+    ck.check_out(out, arr.shape, result)
+    xw = arr.astype(work).astype(_compute_dtype(work))
+    with np.errstate(**_QUIET):
+        e = np.exp(-np.abs(xw))
+        # as the kernels: 1 + e = d + dl exactly, num / (d + dl) = q (1 - dl / d)
+        d = 1 + e
+        dl = (1 - d) + e
+        q = np.where(xw >= 0, 1, e) / d
+        y = q - q * (dl / d)
+    return _deliver(y.astype(work), out, result, arr.shape)
+
+
+def _prepare2(name: str, a: Any, b: Any, out: Optional[np.ndarray]):
+    aa, ba, work, result = ck.as_float_pair(a, b, ck.MAP2_ARGS[name])
+    ck.check_out(out, aa.shape, result)
+    return aa.astype(work), ba.astype(work), work, result, aa.shape
+
+
+def relu_backward(
+    grad: Any, x: Any, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    g, xw, work, result, shape = _prepare2("relu_backward", grad, x, out)
+    with np.errstate(**_QUIET):
+        y = np.where(xw <= 0, work.type(0), g)
+    return _deliver(y, out, result, shape)
+
+
+def leaky_relu_backward(
+    grad: Any, x: Any, negative_slope: float = 0.01, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    s = ck.negative_slope(negative_slope)
+    g, xw, work, result, shape = _prepare2("leaky_relu_backward", grad, x, out)
+    with np.errstate(**_QUIET):
+        y = np.where(xw > 0, g, g * work.type(s))
+    return _deliver(y, out, result, shape)
+
+
+def sigmoid_backward(
+    grad: Any, y: Any, *, out: Optional[np.ndarray] = None
+) -> Union[np.ndarray, np.floating]:
+    g, yw, work, result, shape = _prepare2("sigmoid_backward", grad, y, out)
+    cd = _compute_dtype(work)
+    g, yw = g.astype(cd), yw.astype(cd)
+    with np.errstate(**_QUIET):
+        d = (g * (1 - yw)) * yw
+    return _deliver(d.astype(work), out, result, shape)
 
 
 def cross_entropy(
@@ -325,3 +400,8 @@ cross_entropy.__doc__ = _docs.CROSS_ENTROPY
 softmax_backward.__doc__ = _docs.SOFTMAX_BACKWARD
 log_softmax_backward.__doc__ = _docs.LOG_SOFTMAX_BACKWARD
 cross_entropy_with_grad.__doc__ = _docs.CROSS_ENTROPY_WITH_GRAD
+leaky_relu.__doc__ = _docs.LEAKY_RELU
+sigmoid.__doc__ = _docs.SIGMOID
+relu_backward.__doc__ = _docs.RELU_BACKWARD
+leaky_relu_backward.__doc__ = _docs.LEAKY_RELU_BACKWARD
+sigmoid_backward.__doc__ = _docs.SIGMOID_BACKWARD

@@ -46,12 +46,13 @@ enum { FA_MAP_OPS(FA_ENUM_, MAP, _) FA_NUM_MAP };
 enum { FA_LOSS_OPS(FA_ENUM_, LOSS, _) FA_NUM_LOSS };
 enum { FA_REDUCE2_OPS(FA_ENUM_, REDUCE2, _) FA_NUM_REDUCE2 };
 enum { FA_LOSS_GRAD_OPS(FA_ENUM_, LOSS_GRAD, _) FA_NUM_LOSS_GRAD };
+enum { FA_MAP2_OPS(FA_ENUM_, MAP2, _) FA_NUM_MAP2 };
 #undef FA_ENUM_REDUCE_
 #undef FA_ENUM_
 
 /* Family of an op, for fa_op_name. */
-enum { FA_FAMILY_REDUCE = 0, FA_FAMILY_MAP = 1, FA_FAMILY_LOSS = 2 };
-enum { FA_FAMILY_REDUCE2 = 3 };
+enum { FA_FAMILY_REDUCE = 0, FA_FAMILY_MAP = 1, FA_FAMILY_LOSS = 2, FA_FAMILY_REDUCE2 = 3,
+       FA_FAMILY_MAP2 = 4 };
 /* Name of op `op` of `family` as in ops.def, or NULL when out of range. */
 const char *fa_op_name(int family, int op);
 /* 1 when reduction `op` keeps x's shape, 0 when y has outer * inner elements. */
@@ -82,13 +83,18 @@ const char *fa_compiled_levels(void);
  * are the same for any thread count. */
 #define FA_LONG_ROW_BYTES ((size_t)1 << 19)
 void fa_reduce(int op, int dtype, const void *x, void *y, size_t outer, size_t n, size_t inner);
-void fa_map(int op, int dtype, const void *x, void *y, size_t len);
 /* Two-input reductions (softmax_backward, log_softmax_backward): g, y and
  * out all of the (outer, n, inner) shape; out may be exactly g or y but
  * must not otherwise overlap them.  Split over the threads as fa_reduce
  * (rows, or chunks of columns); a single long row runs on one thread. */
 void fa_reduce2(int op, int dtype, const void *g, const void *y, void *out, size_t outer,
                 size_t n, size_t inner);
+/* Maps: p is the op's parameter (leaky_relu's negative slope, converted to
+ * dtype; ignored by the others). */
+void fa_map(int op, int dtype, const void *x, void *y, size_t len, double p);
+/* Two-input maps: y[i] = f(g[i], x[i], p); y may be exactly g or x (not
+ * otherwise overlap them). */
+void fa_map2(int op, int dtype, const void *g, const void *x, void *y, size_t len, double p);
 /* Losses: ce_index reads int64 labels (which must have passed
  * fa_first_bad_label; p unused), ce_prob class probabilities p of x's shape
  * (label and ignore_index unused).  weight may be NULL (all ones), loss

@@ -46,10 +46,18 @@
     {                                                                                        \
         FA_FN(name##_cols_range)((const T *)x, (T *)y, n, inner, c0, c1);                    \
     }
-/* fa_<name>(x, y, len) from FA_FN(name_typed). */
+/* fa_<name>(x, y, len, p) from FA_FN(name_typed). */
 #define FA_EXPORT_MAP(name)                                                                  \
-    void FA_FN(name)(const void *x, void *y, size_t len)                                     \
+    void FA_FN(name)(const void *x, void *y, size_t len, double p)                           \
     {                                                                                        \
-        FA_FN(name##_typed)((const T *)x, (T *)y, len);                                      \
+        FA_FN(name##_typed)((const T *)x, (T *)y, len, p);                                   \
+    }
+#endif
+#ifndef FA_EXPORT_MAP2
+/* fa_<name>(g, x, y, len, p) from FA_FN(name_typed) (two-input maps). */
+#define FA_EXPORT_MAP2(name)                                                                 \
+    void FA_FN(name)(const void *g, const void *x, void *y, size_t len, double p)            \
+    {                                                                                        \
+        FA_FN(name##_typed)((const T *)g, (const T *)x, (T *)y, len, p);                     \
     }
 #endif

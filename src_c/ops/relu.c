@@ -7,8 +7,9 @@
 #else
 #include "ops/dtype.h"
 
-static void FA_FN(relu_typed)(const T *x, T *y, size_t len)
+static void FA_FN(relu_typed)(const T *x, T *y, size_t len, double p)
 {
+    (void)p;
     for (size_t i = 0; i < len; i++) {
         T v = x[i];
         y[i] = !(v <= 0) ? v : (T)0;

@@ -12,13 +12,14 @@ typedef void (*fa_reduce_fn)(const void *x, void *y, size_t outer, size_t n, siz
 /* columns c0 .. c1 - 1 of a (1, n, inner) array; y advanced like x (SAME) or
  * holding one value per column (REDUCED) */
 typedef void (*fa_cols_fn)(const void *x, void *y, size_t n, size_t inner, size_t c0, size_t c1);
-typedef void (*fa_map_fn)(const void *x, void *y, size_t len);
 /* two-input reductions (FA_REDUCE2_OPS): as fa_reduce_fn / fa_cols_fn with
  * the inputs g, y and the output out, all of one layout */
 typedef void (*fa_reduce2_fn)(const void *g, const void *y, void *out, size_t outer, size_t n,
                               size_t inner);
 typedef void (*fa_cols2_fn)(const void *g, const void *y, void *out, size_t n, size_t inner,
                             size_t c0, size_t c1);
+typedef void (*fa_map_fn)(const void *x, void *y, size_t len, double p);
+typedef void (*fa_map2_fn)(const void *g, const void *x, void *y, size_t len, double p);
 typedef void (*fa_loss_fn)(const void *x, const void *p, const int64_t *label,
                            const double *weight, size_t outer, size_t C, size_t inner,
                            int64_t ignore_index, double eps, void *loss, double *sum,
@@ -44,6 +45,7 @@ typedef struct {
     fa_map_fn map[FA_NUM_MAP];
     fa_loss_fn loss[FA_NUM_LOSS];
     fa_loss_grad_fn loss_grad[FA_NUM_LOSS_GRAD];
+    fa_map2_fn map2[FA_NUM_MAP2];
     const fa_long_row_fns *long_row;
     fa_reduce2_fn reduce2[FA_NUM_REDUCE2];
     fa_cols2_fn cols2[FA_NUM_REDUCE2];
@@ -89,7 +91,9 @@ void fa_reduce_long_row(const fa_kernels *k, int op, const void *x, void *y, siz
 #define FA_DECL_REDUCE_(name, out, dt, lvl)                                                  \
     void FA_K(name, dt, lvl)(const void *, void *, size_t, size_t, size_t);               \
     void FA_K(name##_columns, dt, lvl)(const void *, void *, size_t, size_t, size_t, size_t);
-#define FA_DECL_MAP_(name, dt, lvl) void FA_K(name, dt, lvl)(const void *, void *, size_t);
+#define FA_DECL_MAP_(name, dt, lvl) void FA_K(name, dt, lvl)(const void *, void *, size_t, double);
+#define FA_DECL_MAP2_(name, dt, lvl)                                                          \
+    void FA_K(name, dt, lvl)(const void *, const void *, void *, size_t, double);
 #define FA_DECL_LOSS_(name, dt, lvl)                                                          \
     void FA_K(name, dt, lvl)(const void *, const void *, const int64_t *, const double *,    \
                              size_t, size_t, size_t, int64_t, double, void *, double *,      \
@@ -108,6 +112,7 @@ void fa_reduce_long_row(const fa_kernels *k, int op, const void *x, void *y, siz
     FA_MAP_OPS(FA_DECL_MAP_, dt, lvl)                                                       \
     FA_LOSS_OPS(FA_DECL_LOSS_, dt, lvl)                                                     \
     FA_LOSS_GRAD_OPS(FA_DECL_LOSS_GRAD_, dt, lvl)                                           \
+    FA_MAP2_OPS(FA_DECL_MAP2_, dt, lvl)                                                     \
     extern const fa_long_row_fns FA_K(long_row, dt, lvl);                                  \
     extern const fa_test_kernels FA_K(test_kernels, dt, lvl);
 #define FA_DECL_LEVEL_(lvl, a) FA_DTYPES(FA_DECL_DTYPE_, lvl)

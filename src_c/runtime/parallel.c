@@ -115,6 +115,7 @@ typedef struct {
     const char *x;
     char *y;
     size_t len;
+    double p;
 } map_job;
 
 static void map_blocks(void *ctx, size_t b, size_t e)
@@ -122,16 +123,44 @@ static void map_blocks(void *ctx, size_t b, size_t e)
     const map_job *j = (const map_job *)ctx;
     size_t lo = b * FA_MAP_BLOCK, hi = e * FA_MAP_BLOCK;
     if (hi > j->len) hi = j->len;
-    j->fn(j->x + lo * j->esize, j->y + lo * j->esize, hi - lo);
+    j->fn(j->x + lo * j->esize, j->y + lo * j->esize, hi - lo, j->p);
 }
 
-void fa_map(int op, int dtype, const void *x, void *y, size_t len)
+void fa_map(int op, int dtype, const void *x, void *y, size_t len, double p)
 {
     const fa_kernels *k = fa_active[dtype];
-    map_job j = {k->map[op], k->esize, (const char *)x, (char *)y, len};
+    map_job j = {k->map[op], k->esize, (const char *)x, (char *)y, len, p};
     size_t blocks = (len + FA_MAP_BLOCK - 1) / FA_MAP_BLOCK;
     if (len < FA_PAR_MIN_MAP) map_blocks(&j, 0, blocks);
     else fa_parallel_for(blocks, map_blocks, &j);
+}
+
+/* Two-input maps: the same fixed blocks as the maps (element-wise: the
+ * split changes no result). */
+typedef struct {
+    fa_map2_fn fn;
+    size_t esize;
+    const char *g, *x;
+    char *y;
+    size_t len;
+    double p;
+} map2_job;
+
+static void map2_blocks(void *ctx, size_t b, size_t e)
+{
+    const map2_job *j = (const map2_job *)ctx;
+    size_t lo = b * FA_MAP_BLOCK, hi = e * FA_MAP_BLOCK;
+    if (hi > j->len) hi = j->len;
+    j->fn(j->g + lo * j->esize, j->x + lo * j->esize, j->y + lo * j->esize, hi - lo, j->p);
+}
+
+void fa_map2(int op, int dtype, const void *g, const void *x, void *y, size_t len, double p)
+{
+    const fa_kernels *k = fa_active[dtype];
+    map2_job j = {k->map2[op], k->esize, (const char *)g, (const char *)x, (char *)y, len, p};
+    size_t blocks = (len + FA_MAP_BLOCK - 1) / FA_MAP_BLOCK;
+    if (len < FA_PAR_MIN_MAP) map2_blocks(&j, 0, blocks);
+    else fa_parallel_for(blocks, map2_blocks, &j);
 }
 
 typedef struct {

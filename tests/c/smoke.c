@@ -41,7 +41,7 @@ int main(void)
         fa_reduce(FA_REDUCE_logsumexp, FA_F64, xd, &lsd, 1, n, 1);
         check("logsumexp f32", ls, (double)(m + logl(s)), 3e-7);
         check("logsumexp f64", lsd, (double)(md + logl(sd)), 1e-15);
-        fa_map(FA_MAP_relu, FA_F32, x, y, n);
+        fa_map(FA_MAP_relu, FA_F32, x, y, n, 0.0);
         for (size_t i = 0; i < n; i++) if (y[i] != (x[i] > 0 ? x[i] : 0.0f)) { printf("FAIL relu\n"); bad++; break; }
         free(x); free(y); free(xd); free(yd);
     }

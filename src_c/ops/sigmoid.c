@@ -1,0 +1,90 @@
+/* Op template (instantiated per dtype and level, ops/instantiate.h): the
+ * logistic sigmoid y = 1 / (1 + exp(-x)), in double for both dtypes, over
+ * tiles of FA_TILE elements:
+ *   e = exp(-|x|) in (0, 1] (never overflows; -inf or NaN pass through),
+ *   y = x >= 0 ? 1 / (1 + e) : e / (1 + e),
+ * so there is no overflow and no 0/0: sigmoid(+inf) = 1, sigmoid(-inf) = 0,
+ * NaN -> NaN, -0.0 -> 0.5, and a tiny result (x < -37) is e itself (1 + e
+ * rounds to 1), as small as exp makes it, subnormals rounded once.
+ * The exponential is the only per-level part: the level's vector exp of
+ * float64 (simd/<isa>.h, through its traits expn / loadu / storeu / load_part
+ * / store_part) on a stack tile of -|x|; the portable exp of fa_math.h at
+ * the scalar level.  The rest is plain C the compiler vectorises.
+ * Error (float64): with e off by c ULP (c <= 0.52 at avx512, < 0.96 at the
+ * other levels: tests/test_exp.py), x >= 0: the roundings of 1 + e
+ * (<= 2^-53 absolute) and of the quotient (0.5 ULP) and e's error damped by
+ * e / (1 + e)^2 <= 1/4: <= 1.5 ULP worst case; x < 0: e's error passes
+ * through scaled by 1 / (1 + e), plus 1 + e and the quotient: <= c + 1.5
+ * ULP in theory (the ULPs of e and y may differ by a binade), measured
+ * 1.90 ULP with the Fast2Sum correction below (tests/test_elementwise.py).
+ * float32: the same in double, rounded once: <= 0.5 ULP + 2^-28. */
+#ifndef FA_TEMPLATE
+#define FA_TEMPLATE "ops/sigmoid.c"
+#include "ops/instantiate.h"
+#else
+#include "ops/dtype.h"
+#include "simd/fa_math.h"
+
+#if FA_VEC
+/* the level's float64 traits, for both dtypes (float32 is computed in double) */
+#undef FA_VD
+#define FA_VD(name) FA_CAT4(fa_, FA_ISA, _f64_, name)
+#endif
+
+/* d[j] = exp(d[j]) for d[j] <= 0 (-inf included) or NaN, j < n <= FA_TILE. */
+static inline void FA_FN(sigmoid_exp_tile)(double *d, size_t n)
+{
+#if FA_VEC
+    enum { U = FA_VD(U_SUM), L = FA_VD(LANES) };
+    FA_VD(t) hi[U], lo[U], e[U];
+    for (int i = 0; i < U; i++) lo[i] = FA_VD(set1)(0.0);
+    size_t j = 0;
+    for (; j + U * L <= n; j += U * L) {
+        for (int i = 0; i < U; i++) hi[i] = FA_VD(loadu)(d + j + i * L);
+        FA_VD(expn)(U, hi, lo, e);
+        for (int i = 0; i < U; i++) FA_VD(storeu)(d + j + i * L, e[i]);
+    }
+    for (; j + L <= n; j += L) {
+        hi[0] = FA_VD(loadu)(d + j);
+        FA_VD(expn)(1, hi, lo, e);
+        FA_VD(storeu)(d + j, e[0]);
+    }
+    if (j < n) {
+        hi[0] = FA_VD(load_part)(d + j, n - j, 0.0);
+        FA_VD(expn)(1, hi, lo, e);
+        FA_VD(store_part)(d + j, n - j, e[0]);
+    }
+#else
+    /* the portable exponential: degree 13 for float64 (< 1 ULP), degree 9
+     * for float32 (2^-37 relative: invisible after the float32 rounding) */
+    for (size_t j = 0; j < n; j++) d[j] = FA_EXP(d[j], 0.0);
+#endif
+}
+
+static void FA_FN(sigmoid_typed)(const T *x, T *y, size_t len, double p)
+{
+    (void)p;
+    double e[FA_TILE];
+    for (size_t j0 = 0; j0 < len; j0 += FA_TILE) {
+        size_t n = len - j0 < FA_TILE ? len - j0 : FA_TILE;
+        const T *xs = x + j0;
+        T *ys = y + j0;
+        for (size_t j = 0; j < n; j++) e[j] = -fabs((double)xs[j]);
+        FA_FN(sigmoid_exp_tile)(e, n);
+        /* y may be x: each element is read before its own store */
+        for (size_t j = 0; j < n; j++) {
+            double ej = e[j];
+            /* 1 + e = d + dl exactly (Fast2Sum, 1 >= e); q = num / d, then
+             * num / (d + dl) = q (1 - dl / d) to 2^-106: the rounding of
+             * 1 + e (up to 1 ULP of y) is removed, leaving e's error, the
+             * quotient's and the last sum's (measured <= 1.90 ULP at every level) */
+            double d = 1.0 + ej;
+            double dl = (1.0 - d) + ej;
+            double q = (xs[j] >= 0 ? 1.0 : ej) / d;
+            ys[j] = (T)(q - q * (dl / d));
+        }
+    }
+}
+
+FA_EXPORT_MAP(sigmoid)
+#endif /* FA_TEMPLATE */
