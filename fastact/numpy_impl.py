@@ -201,8 +201,8 @@ def sigmoid(x: Any, *, out: Optional[np.ndarray] = None) -> Union[np.ndarray, np
         d = 1 + e
         dl = (1 - d) + e
         q = np.where(xw >= 0, 1, e) / d
-        y = q - q * (dl / d)
-    return _deliver(y.astype(work), out, result, arr.shape)
+        y = (q - q * (dl / d)).astype(work)  # float32: underflows to subnormals/0 quietly
+    return _deliver(y, out, result, arr.shape)
 
 
 def _prepare2(name: str, a: Any, b: Any, out: Optional[np.ndarray]):
