@@ -1,5 +1,8 @@
-"""fastact: fast, accurate softmax, log_softmax, logsumexp, relu and
-cross_entropy for NumPy arrays on CPUs.
+"""fastact: fast, accurate softmax, log_softmax, logsumexp, relu,
+leaky_relu, sigmoid and cross_entropy for NumPy arrays on CPUs, with their
+backward ops (softmax_backward, log_softmax_backward, relu_backward,
+leaky_relu_backward, sigmoid_backward) and the fused
+cross_entropy_with_grad.
 
 The public functions run hand-written C kernels (GIL released) for float32
 and float64; ``fastact.numpy_impl`` is their NumPy twin with the same
