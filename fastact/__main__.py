@@ -47,7 +47,13 @@ def _kind(v):
 
 
 def compare(got, exp, bitwise=False):
-    """Compare a native result with the twin's (both values, not exceptions)."""
+    """Compare a native result with the twin's (both values, not exceptions);
+    tuples (e.g. (loss, dlogits)) item by item."""
+    if isinstance(got, tuple) or isinstance(exp, tuple):
+        if not (isinstance(got, tuple) and isinstance(exp, tuple) and len(got) == len(exp)):
+            return Result(False, f"result type: native {_kind(got)}, numpy {_kind(exp)}")
+        parts = [compare(g, e, bitwise) for g, e in zip(got, exp)]
+        return Result(all(r.ok for r in parts), "; ".join(r.detail for r in parts))
     if _kind(got) != _kind(exp):
         return Result(False, f"result type: native {_kind(got)}, numpy {_kind(exp)}")
     g, e = np.asarray(got), np.asarray(exp)
@@ -241,6 +247,59 @@ def check_backward(ck, nat, ref):
             ck.check(f"{op} {dn} 64x1000 in-place out=grad",
                      lambda: _ret_is_out(fn_n(gn, y, out=gn), gn),
                      lambda: _ret_is_out(fn_r(gr, y, out=gr), gr))
+
+
+def check_training_maps(ck, nat, ref):
+    """leaky_relu, sigmoid and the backward maps against the twin (the
+    selects and products bit for bit, sigmoid within the tolerance), on
+    specials, a large array (threads) and in place."""
+    for dtype in DTYPES:
+        d = np.dtype(dtype)
+        dn = d.name
+        specials = np.array([-0.0, 0.0, np.nan, np.inf, -np.inf, 1.0, -1.0, 1e4, -1e4, 40.0,
+                             -40.0, 745.0, -745.0, np.finfo(d).tiny], dtype=d)
+        big = randn((2 ** 18 + 3,), d, key="tm")
+        g = randn((2 ** 18 + 3,), d, key="tmg")
+        for label, x in (("specials", specials), ("2**18+3", big)):
+            ck.check(f"leaky_relu {dn} {label}", lambda: nat.leaky_relu(x, 0.1),
+                     lambda: ref.leaky_relu(x, 0.1), bitwise=True)
+            ck.check(f"sigmoid {dn} {label}", lambda: nat.sigmoid(x), lambda: ref.sigmoid(x))
+        gs = np.ones_like(specials)
+        for op, args in (("relu_backward", ()), ("leaky_relu_backward", (0.1,))):
+            fn_n, fn_r = getattr(nat, op), getattr(ref, op)
+            ck.check(f"{op} {dn} specials", lambda: fn_n(gs, specials, *args),
+                     lambda: fn_r(gs, specials, *args), bitwise=True)
+            ck.check(f"{op} {dn} 2**18+3", lambda: fn_n(g, big, *args),
+                     lambda: fn_r(g, big, *args), bitwise=True)
+        y = ref.sigmoid(big)
+        ck.check(f"sigmoid_backward {dn} 2**18+3", lambda: nat.sigmoid_backward(g, y),
+                 lambda: ref.sigmoid_backward(g, y))
+        gn, gr = g.copy(), g.copy()
+        ck.check(f"relu_backward {dn} in-place out=grad",
+                 lambda: _ret_is_out(nat.relu_backward(gn, big, out=gn), gn),
+                 lambda: _ret_is_out(ref.relu_backward(gr, big, out=gr), gr), bitwise=True)
+
+
+def check_ce_grad(ck, nat, ref):
+    """cross_entropy_with_grad against the twin: index and probability
+    targets, weights, ignored samples, smoothing, class axis 1, in place."""
+    for dtype in DTYPES:
+        dn = np.dtype(dtype).name
+        for label, shape, axis in (("64x1000", (64, 1000), -1), ("8x21x33 axis=1", (8, 21, 33), 1)):
+            logits, idx, p, w = _ce_inputs(shape, axis, dtype, ("grad", label))
+            for red in ("mean", "sum", "none"):
+                for kw in ({}, {"weight": w, "label_smoothing": 0.1}):
+                    tag = " weight+smoothing" if kw else ""
+                    ck.check(f"cross_entropy_with_grad {dn} {label} {red}{tag}",
+                             lambda: nat.cross_entropy_with_grad(logits, idx, axis=axis, reduction=red, **kw),
+                             lambda: ref.cross_entropy_with_grad(logits, idx, axis=axis, reduction=red, **kw))
+            ck.check(f"cross_entropy_with_grad {dn} {label} probabilities",
+                     lambda: nat.cross_entropy_with_grad(logits, p, axis=axis),
+                     lambda: ref.cross_entropy_with_grad(logits, p, axis=axis))
+            xn, xr = logits.copy(), logits.copy()
+            ck.check(f"cross_entropy_with_grad {dn} {label} in-place out=logits",
+                     lambda: _ret_is_out(nat.cross_entropy_with_grad(xn, idx, axis=axis, out=xn)[1], xn),
+                     lambda: _ret_is_out(ref.cross_entropy_with_grad(xr, idx, axis=axis, out=xr)[1], xr))
 
 
 def _ret_is_out(ret, out):
@@ -441,6 +500,8 @@ def main(argv=None):
     check_relu(ck, nat, ref)
     check_cross_entropy(ck, nat, ref)
     check_backward(ck, nat, ref)
+    check_training_maps(ck, nat, ref)
+    check_ce_grad(ck, nat, ref)
     check_errors(ck, nat, ref)
     print(f"\n{ck.n - len(ck.failed)} passed, {len(ck.failed)} failed")
 
