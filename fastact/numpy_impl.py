@@ -327,6 +327,8 @@ def log_softmax_backward(
         s = np.sum(gw, axis=axes, keepdims=True)
         r = gw - np.exp(yw) * s
     return _deliver(r, out, result, shape)
+
+
 def cross_entropy_with_grad(
     logits: Any,
     target: Any,
