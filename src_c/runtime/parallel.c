@@ -190,23 +190,21 @@ static void loss_blocks(void *ctx, size_t b, size_t e)
     }
 }
 
-void fa_loss(int op, int dtype, const void *x, const void *p, const int64_t *label,
-             const double *weight, size_t outer, size_t C, size_t inner, int64_t ignore_index,
-             double eps, void *loss, double *sum, double *wsum)
+/* Rows per block of the loss entries: about FA_CE_BLOCK_ELEMS elements, at
+ * most FA_CE_MAX_BLOCKS blocks; from the shape only, so that the block sums
+ * (added in order) are the same for any thread count. */
+static size_t loss_rows_per_block(size_t outer, size_t row)
 {
-    const fa_kernels *k = fa_active[dtype];
-    double bs[FA_CE_MAX_BLOCKS], bw[FA_CE_MAX_BLOCKS];
-    size_t row = C * inner;
-    if (row == 0) row = 1;
     size_t rpb = FA_CE_BLOCK_ELEMS / row;
     if (rpb < 1) rpb = 1;
     if ((outer + rpb - 1) / rpb > FA_CE_MAX_BLOCKS) rpb = (outer + FA_CE_MAX_BLOCKS - 1) / FA_CE_MAX_BLOCKS;
-    size_t blocks = outer ? (outer + rpb - 1) / rpb : 0;
-    loss_job j = {k->loss[op], k->esize, (const char *)x, (const char *)p, label, weight,
-                  outer, C, inner, rpb, ignore_index, eps, (char *)loss, bs, bw};
-    for (size_t i = 0; i < blocks; i++) bs[i] = bw[i] = 0.0;
-    if (outer * row < FA_PAR_MIN_REDUCE) loss_blocks(&j, 0, blocks);
-    else fa_parallel_for(blocks, loss_blocks, &j);
+    return rpb;
+}
+
+/* The block sums added in block order, compensated. */
+static void add_block_sums(const double *bs, const double *bw, size_t blocks, double *sum,
+                           double *wsum)
+{
     double s = 0.0, sc = 0.0, w = 0.0, wc = 0.0;
     for (size_t i = 0; i < blocks; i++) {
         fa_acc(&s, &sc, bs[i]);
@@ -214,6 +212,23 @@ void fa_loss(int op, int dtype, const void *x, const void *p, const int64_t *lab
     }
     *sum = fa_acc_value(s, sc);
     *wsum = fa_acc_value(w, wc);
+}
+
+void fa_loss(int op, int dtype, const void *x, const void *p, const int64_t *label,
+             const double *weight, size_t outer, size_t C, size_t inner, int64_t ignore_index,
+             double eps, void *loss, double *sum, double *wsum)
+{
+    const fa_kernels *k = fa_active[dtype];
+    double bs[FA_CE_MAX_BLOCKS], bw[FA_CE_MAX_BLOCKS];
+    size_t row = C * inner ? C * inner : 1;
+    size_t rpb = loss_rows_per_block(outer, row);
+    size_t blocks = outer ? (outer + rpb - 1) / rpb : 0;
+    loss_job j = {k->loss[op], k->esize, (const char *)x, (const char *)p, label, weight,
+                  outer, C, inner, rpb, ignore_index, eps, (char *)loss, bs, bw};
+    for (size_t i = 0; i < blocks; i++) bs[i] = bw[i] = 0.0;
+    if (outer * row < FA_PAR_MIN_REDUCE) loss_blocks(&j, 0, blocks);
+    else fa_parallel_for(blocks, loss_blocks, &j);
+    add_block_sums(bs, bw, blocks, sum, wsum);
 }
 
 /* ------------------------------------------------ loss and gradient
@@ -272,32 +287,23 @@ void fa_loss_grad(int op, int dtype, const void *x, const void *p, const int64_t
 {
     const fa_kernels *k = fa_active[dtype];
     double bs[FA_CE_MAX_BLOCKS], bw[FA_CE_MAX_BLOCKS];
-    size_t row = C * inner;
-    if (row == 0) row = 1;
-    size_t rpb = FA_CE_BLOCK_ELEMS / row;
-    if (rpb < 1) rpb = 1;
-    if ((outer + rpb - 1) / rpb > FA_CE_MAX_BLOCKS) rpb = (outer + FA_CE_MAX_BLOCKS - 1) / FA_CE_MAX_BLOCKS;
+    size_t row = C * inner ? C * inner : 1;
+    size_t rpb = loss_rows_per_block(outer, row);
     size_t blocks = outer ? (outer + rpb - 1) / rpb : 0;
     loss_grad_job j = {k->loss_grad[op], k->esize, (const char *)x, (const char *)p, label,
                        weight, gvec, outer, C, inner, rpb, ignore_index, eps, g, (char *)dx,
                        (char *)loss, bs, bw};
-    double w = 0.0, wc = 0.0, s = 0.0, sc = 0.0;
     if (divide_by_wsum && label) {
         /* "mean" needs D = the weight sum before the gradient pass: one pass
          * over the labels (8 bytes per sample, against C logits), in the
          * blocks of the kernels, so D is bit-identical to *wsum. */
+        double w = 0.0, wc = 0.0;
         label_wsum_blocks(&j, 0, blocks);
         for (size_t i = 0; i < blocks; i++) fa_acc(&w, &wc, bw[i]);
         j.g = g / fa_acc_value(w, wc); /* IEEE: 0 / 0 = NaN only reaches non-ignored samples */
-        w = wc = 0.0;
     }
     for (size_t i = 0; i < blocks; i++) bs[i] = bw[i] = 0.0;
     if (outer * row < FA_PAR_MIN_REDUCE) loss_grad_blocks(&j, 0, blocks);
     else fa_parallel_for(blocks, loss_grad_blocks, &j);
-    for (size_t i = 0; i < blocks; i++) {
-        fa_acc(&s, &sc, bs[i]);
-        fa_acc(&w, &wc, bw[i]);
-    }
-    *sum = fa_acc_value(s, sc);
-    *wsum = fa_acc_value(w, wc);
+    add_block_sums(bs, bw, blocks, sum, wsum);
 }
