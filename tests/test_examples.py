@@ -1,0 +1,38 @@
+"""The examples run as users run them (a subprocess from the checkout or the
+unpacked sdist) and reach what their docstrings promise."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+
+
+def _run(name, *args):
+    path = os.path.join(EXAMPLES, name)
+    if not os.path.exists(path):
+        pytest.skip(f"{name} not present (tests run outside a checkout/sdist)")
+    r = subprocess.run([sys.executable, path, *args], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def test_pipeline_runs():
+    _run("pipeline.py")
+
+
+@pytest.mark.parametrize("args", [(), ("--activation", "leaky_relu", "--optimizer", "sgd",
+                                       "--dtype", "float64")])
+def test_train_mlp_reaches_95_percent(args):
+    pytest.importorskip("sklearn", reason="examples/train_mlp.py needs scikit-learn")
+    out = _run("train_mlp.py", "--epochs", "20", *args)
+    accs = {m.group(1): float(m.group(2))
+            for m in re.finditer(r"^(native|numpy): test accuracy ([0-9.]+)", out, re.M)}
+    assert set(accs) == {"native", "numpy"}, out
+    assert min(accs.values()) > 0.95, out
+    # the two backends compute the same functions: same predictions at the end
+    assert abs(accs["native"] - accs["numpy"]) <= 1 / 360, out
