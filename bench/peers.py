@@ -23,6 +23,10 @@ bench/peers.md), and a throughput plot (1 thread) in ``--out-png`` (default
 bench/peers.png, needs matplotlib).
 
 Usage:  python bench/peers.py [--quick] [--threads 1,2] [--out-md PATH] [--out-png PATH]
+        [--no-training]
+
+The training ops (backward ops, fused losses, masked softmax) follow in a
+second table with their own floors: bench/peers_training.py.
 """
 
 import argparse
@@ -581,6 +585,8 @@ def main(argv=None):
                     help="markdown output (default bench/peers.md); '' to skip")
     ap.add_argument("--out-png", default=os.path.join(HERE, "peers.png"),
                     help="plot output (default bench/peers.png); '' to skip")
+    ap.add_argument("--no-training", action="store_true",
+                    help="skip the training-ops table (bench/peers_training.py)")
     args = ap.parse_args(argv)
     try:
         thread_counts = sorted({int(s) for s in args.threads.split(",") if s.strip()})
@@ -814,6 +820,14 @@ def main(argv=None):
         md.append("")
         for (bl, op, dt), why in sorted(unavailable.items()):
             md.append(f"- {bl} {op} {ABBR[dt]}: {why}")
+        md.append("")
+    if not args.no_training:
+        import peers_training  # the second table: backward ops and fused losses
+        md.extend(peers_training.section(thread_counts, target))
+        md.append("`!` in the training table: the result differs from fastact's beyond "
+                  "rtol 2e-4 / 1e-9 (for torch's float32 log_softmax backward: its error is "
+                  "~28x fastact's against a long-double reference, 3.3e-4 vs 1.2e-5 absolute "
+                  "on 256×32000).")
         md.append("")
     md.append("## Result check")
     md.append("")

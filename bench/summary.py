@@ -39,6 +39,10 @@ OUT_OPS = ("softmax", "log_softmax", "logsumexp", "relu")  # ops taking out=
 # the fused training step: loss + dlogits into out= (a ready buffer)
 OPS += ("cross_entropy_with_grad",)
 OUT_OPS += ("cross_entropy_with_grad",)
+# the other element-wise maps (leaky_relu at its default slope 0.01)
+ELEMENTWISE_OPS = ("relu", "leaky_relu", "sigmoid")
+OPS += ("leaky_relu", "sigmoid")
+OUT_OPS += ("leaky_relu", "sigmoid")
 DTYPES = ("float32", "float64")
 SHAPES = ((1, 10), (64, 1000), (4096, 128), (256, 32000))
 RELU_EXTRA_SHAPES = ((2 ** 20,), (2 ** 24,))
@@ -54,7 +58,7 @@ def shape_id(shape):
 
 
 def op_shapes(op):
-    if op == "relu":
+    if op in ELEMENTWISE_OPS:
         return SHAPES + RELU_EXTRA_SHAPES
     if op == "cross_entropy":
         return SHAPES

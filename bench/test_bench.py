@@ -126,3 +126,36 @@ def test_bench_backward(benchmark, op, dtype, shape, axis, path):
         f = getattr(numpy_impl, op)
         fn = lambda: f(g, y, axis, out=out)  # noqa: E731
     _run(benchmark, fn)
+
+
+# ------------------------------------------------- the backward element-wise maps
+# relu / leaky_relu / sigmoid backward read two arrays and write one: floor
+# np.add(g, x, out=o) on the same arrays (the ``add`` path).
+MAP2_OPS = ("relu_backward", "leaky_relu_backward", "sigmoid_backward")
+MAP2_SHAPES = ((2 ** 20,), (2 ** 24,))
+
+
+def _map2_params():
+    return [pytest.param(op, dtype, shape, path, id=f"{op}-{dtype}-{shape_id(shape)}-{path}")
+            for op in MAP2_OPS for dtype in ("float32", "float64") for shape in MAP2_SHAPES
+            for path in ("native", "numpy", "add")]
+
+
+@pytest.mark.parametrize("op,dtype,shape,path", _map2_params())
+def test_bench_map2(benchmark, op, dtype, shape, path):
+    import numpy as np
+
+    benchmark.group = f"{op}-{dtype}-{shape_id(shape)}"
+    g = input_array(shape, dtype)[::-1].copy()
+    x = input_array(shape, dtype)
+    second = fastact.sigmoid(x) if op == "sigmoid_backward" else x  # y for sigmoid
+    out = np.empty_like(g)
+    benchmark.extra_info["nbytes"] = 3 * g.nbytes
+    if path == "add":
+        fn = lambda: np.add(g, second, out=out)  # noqa: E731
+    else:
+        if path == "native" and getattr(fastact, "BACKEND", "native") != "native":
+            pytest.skip(f"fastact.BACKEND is {fastact.BACKEND!r} (FASTACT_BACKEND set?)")
+        f = getattr(fastact if path == "native" else numpy_impl, op)
+        fn = lambda: f(g, second, out=out)  # noqa: E731
+    _run(benchmark, fn)
