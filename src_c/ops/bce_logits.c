@@ -1,0 +1,186 @@
+/* Op template (instantiated per dtype and level, ops/instantiate.h): binary
+ * cross-entropy with logits (PyTorch's binary_cross_entropy_with_logits),
+ * element-wise over the flat range [i0, i1) of x's C-order elements, with
+ * optionally the gradient in the same pass.  Element i sits in row
+ * o = i / C, column c = i % C of an (outer, C) view; its weight is
+ * w[o * w_row + c * w_col] and its pos_weight pw[o * p_row + c * p_col]
+ * (NULL: 1), which covers None, a scalar, the full shape, (C,) and (N, 1)
+ * without materialising anything.
+ *
+ * With e = exp(-|x|) in (0, 1] (never overflows), lw = 1 + (pw - 1) y and
+ * softplus(-x) = log1p(e) + max(-x, 0), PyTorch's
+ *   l = w [(1 - y) x + lw softplus(-x)]
+ * is evaluated as the algebraically identical
+ *   l = w [a |x| + lw log1p(e)],  a = x >= 0 ? 1 - y : pw y
+ * (for x < 0: (1 - y) x - lw x = -x (lw - 1 + y) = |x| pw y), a sum of two
+ * non-negative terms for y in [0, 1] and pw >= 0: no cancellation, so
+ * every loss (also a confident, correct one, ~1e-10) keeps full relative
+ * accuracy, and x = +-1e4 gives 1e4 (or e ~ 0) without overflow.  A zero
+ * coefficient a with |x| = inf contributes 0 (the limit; PyTorch's
+ * (1 - y) x gives 0 * inf = NaN there).  Targets outside [0, 1] follow the
+ * same formula.
+ *
+ * Gradient (PyTorch's order): s = sigmoid(x) from the same e
+ * (x >= 0 ? 1 / (1 + e) : e / (1 + e)); without pos_weight
+ * dx = g_i w (s - y), with it t = pw y, dx = g_i w ((t + 1 - y) s - t);
+ * g_i = gvec[i] when given, else g (the caller divides by numel for "mean").
+ *
+ * Everything is computed in double for both dtypes (float32 rounded once at
+ * the store).  The exponential is the level's vector exp of float64 (as
+ * sigmoid's, simd/<isa>.h through the traits expn / loadu / storeu /
+ * load_part / store_part; the portable one of fa_math.h at the scalar
+ * level); log1p is libm's, one call per element (the scalar part of the
+ * kernel).  Error of the float64 loss: e within 1 ULP, log1p(e) within 1 ULP
+ * of log1p of the exact e (libm <= 1 ULP; e's relative error is damped by
+ * e / ((1 + e) log1p(e)) <= 1), the two products and the sum 0.5 ULP each:
+ * a few ULP in theory, measured <= 2 (tests/test_bce.py).  float32: the
+ * float64 result rounded once, <= 0.5 ULP + 2^-40.  The gradient's
+ * subtraction cancels when s ~ y: its error is bounded relative to the
+ * larger of the two terms, not to the result.
+ *
+ * *sum (when sum is not NULL): the range's losses in TwoSum-compensated double accumulators, eight
+ * lanes (element j of a tile to lane j % 8) combined in lane order at the
+ * end: the same order for the same range whatever the thread count. */
+#ifndef FA_TEMPLATE
+#define FA_TEMPLATE "ops/bce_logits.c"
+#include "ops/instantiate.h"
+#else
+#include "ops/dtype.h"
+#include "simd/fa_math.h"
+
+#if FA_VEC
+/* the level's float64 traits, for both dtypes (float32 is computed in double) */
+#undef FA_VD
+#define FA_VD(name) FA_CAT4(fa_, FA_ISA, _f64_, name)
+#endif
+
+#define FA_BCE_LANES 8
+
+/* d[j] = exp(d[j]) for d[j] <= 0 (-inf included) or NaN, j < n <= FA_TILE
+ * (as sigmoid's tile). */
+static inline void FA_FN(bce_exp_tile)(double *d, size_t n)
+{
+#if FA_VEC
+    enum { U = FA_VD(U_SUM), L = FA_VD(LANES) };
+    FA_VD(t) hi[U], lo[U], e[U];
+    for (int i = 0; i < U; i++) lo[i] = FA_VD(set1)(0.0);
+    size_t j = 0;
+    for (; j + U * L <= n; j += U * L) {
+        for (int i = 0; i < U; i++) hi[i] = FA_VD(loadu)(d + j + i * L);
+        FA_VD(expn)(U, hi, lo, e);
+        for (int i = 0; i < U; i++) FA_VD(storeu)(d + j + i * L, e[i]);
+    }
+    for (; j + L <= n; j += L) {
+        hi[0] = FA_VD(loadu)(d + j);
+        FA_VD(expn)(1, hi, lo, e);
+        FA_VD(storeu)(d + j, e[0]);
+    }
+    if (j < n) {
+        hi[0] = FA_VD(load_part)(d + j, n - j, 0.0);
+        FA_VD(expn)(1, hi, lo, e);
+        FA_VD(store_part)(d + j, n - j, e[0]);
+    }
+#else
+    for (size_t j = 0; j < n; j++) d[j] = fa_exp_nonpos_f64(d[j], 0.0);
+#endif
+}
+
+/* v[j] = a[(o, c) of element i0 + j] for j < n, (o, c) advanced through the
+ * rows of length C: the weights of a tile. */
+static inline void FA_FN(bce_gather)(const T *a, size_t a_row, size_t a_col, size_t C,
+                                     size_t o, size_t c, double *v, size_t n)
+{
+    if (a_col == 1 && a_row == C) { /* the full shape: contiguous */
+        const T *p = a + o * C + c;
+        for (size_t j = 0; j < n; j++) v[j] = (double)p[j];
+        return;
+    }
+    for (size_t j = 0; j < n; j++) {
+        v[j] = (double)a[o * a_row + c * a_col];
+        if (++c == C) {
+            c = 0;
+            o++;
+        }
+    }
+}
+
+static void FA_FN(bce_logits_typed)(const T *x, const T *y, const T *w, size_t w_row,
+                                    size_t w_col, const T *pw, size_t p_row, size_t p_col,
+                                    size_t C, size_t i0, size_t i1, double g, const T *gvec,
+                                    T *dx, T *loss, double *sum)
+{
+    double e[FA_TILE], l[FA_TILE], wt[FA_TILE], pt[FA_TILE];
+    double s[FA_BCE_LANES], sc[FA_BCE_LANES];
+    for (int k = 0; k < FA_BCE_LANES; k++) s[k] = sc[k] = 0.0;
+    size_t o = C ? i0 / C : 0, c = C ? i0 % C : 0;
+    for (size_t b = i0; b < i1; b += FA_TILE) {
+        size_t n = i1 - b < FA_TILE ? i1 - b : FA_TILE;
+        const T *xs = x + b, *ys = y + b;
+        for (size_t j = 0; j < n; j++) e[j] = -fabs((double)xs[j]);
+        FA_FN(bce_exp_tile)(e, n);
+        if (w) FA_FN(bce_gather)(w, w_row, w_col, C, o, c, wt, n);
+        if (pw) FA_FN(bce_gather)(pw, p_row, p_col, C, o, c, pt, n);
+        if (w || pw) {
+            size_t cc = c + n % C, oo = o + n / C;
+            if (cc >= C) {
+                cc -= C;
+                oo++;
+            }
+            o = oo;
+            c = cc;
+        }
+        /* log1p: libm, per element */
+        for (size_t j = 0; j < n; j++) l[j] = log1p(e[j]);
+        for (size_t j = 0; j < n; j++) {
+            double xj = (double)xs[j], yj = (double)ys[j], ax = fabs(xj);
+            double pj = pw ? pt[j] : 1.0;
+            double lw = pw ? 1.0 + (pj - 1.0) * yj : 1.0;
+            double a = xj >= 0 ? 1.0 - yj : pj * yj;
+            /* a = 0 with |x| = inf: the limit 0, not 0 * inf */
+            double lin = a == 0.0 ? 0.0 : a * ax;
+            double lj = lin + lw * l[j];
+            if (w) lj *= wt[j];
+            l[j] = lj;
+        }
+        if (loss)
+            for (size_t j = 0; j < n; j++) loss[b + j] = (T)l[j];
+        if (dx) {
+            /* dx may be x itself: every x and y of the tile was read above;
+             * each element's gradient only needs its own x, y, e. */
+            for (size_t j = 0; j < n; j++) {
+                double xj = (double)xs[j], yj = (double)ys[j], ej = e[j];
+                double sg = (xj >= 0 ? 1.0 : ej) / (1.0 + ej);
+                double gj = gvec ? (double)gvec[b + j] : g;
+                double d;
+                if (pw) {
+                    double t = pt[j] * yj;
+                    d = ((t + 1.0) - yj) * sg - t;
+                } else {
+                    d = sg - yj;
+                }
+                if (w) d *= wt[j];
+                dx[b + j] = (T)(d * gj);
+            }
+        }
+        if (sum) {
+            for (size_t j = n; j % FA_BCE_LANES; j++) l[j] = 0.0;
+            for (size_t j = 0; j < n; j += FA_BCE_LANES)
+                for (int k = 0; k < FA_BCE_LANES; k++) fa_acc(&s[k], &sc[k], l[j + k]);
+        }
+    }
+    if (sum) {
+        double S = 0.0, Sc = 0.0;
+        for (int k = 0; k < FA_BCE_LANES; k++) fa_acc(&S, &Sc, fa_acc_value(s[k], sc[k]));
+        *sum = fa_acc_value(S, Sc);
+    }
+}
+
+void FA_FN(bce_logits)(const void *x, const void *y, const void *w, size_t w_row, size_t w_col,
+                       const void *pw, size_t p_row, size_t p_col, size_t C, size_t i0,
+                       size_t i1, double g, const void *gvec, void *dx, void *loss, double *sum)
+{
+    FA_FN(bce_logits_typed)((const T *)x, (const T *)y, (const T *)w, w_row, w_col,
+                            (const T *)pw, p_row, p_col, C, i0, i1, g, (const T *)gvec,
+                            (T *)dx, (T *)loss, sum);
+}
+#endif /* FA_TEMPLATE */
