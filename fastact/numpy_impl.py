@@ -414,7 +414,8 @@ def _bce_parts(a: "ck.BCEArgs"):
 
 
 def _bce_elementwise(x, y, w, pw, lp):
-    """Per-element loss ``w [a |x| + lw log1p(e)]`` (the kernel's form of
+    """Per-element loss ``w [a |x| + lw log1p(e)]``, ``lw = (1 - y) + pw y``
+    (the kernel's form of
     PyTorch's ``w [(1 - y) x + lw softplus(-x)]``; ``a`` 0 with ``|x|`` inf
     contributes 0)."""
     with np.errstate(**_QUIET):
@@ -422,7 +423,7 @@ def _bce_elementwise(x, y, w, pw, lp):
             lw = 1
             a = np.where(x >= 0, 1 - y, y)
         else:
-            lw = 1 + (pw - 1) * y
+            lw = (1 - y) + pw * y  # 1 + (pw - 1) y without its cancellation
             a = np.where(x >= 0, 1 - y, pw * y)
         lin = np.where(a == 0, 0, a * np.abs(x))
         loss = lin + lw * lp
