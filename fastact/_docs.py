@@ -548,7 +548,7 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS = """Binary cross-entropy on logits (PyTorch's 
     Accuracy (native): computed in float64 for both dtypes; float32 results
     rounded once (<= 0.5 ULP + 2^-40 against the exact loss of the float32
     inputs); float64 within 2 ULP measured (the level's float64 exponential,
-    libm's log1p, two products and one sum of non-negative terms).  Sums
+    a vectorised log1p series, two products and one sum of non-negative terms).  Sums
     are compensated per block, blocks in a fixed order: the same result for
     any thread count.
     """
