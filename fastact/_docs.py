@@ -547,8 +547,11 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS = """Binary cross-entropy on logits (PyTorch's 
 
     Accuracy (native): computed in float64 for both dtypes; float32 results
     rounded once (<= 0.5 ULP + 2^-40 against the exact loss of the float32
-    inputs); float64 within 2 ULP measured (the level's float64 exponential,
-    a vectorised log1p series, two products and one sum of non-negative terms).  Sums
+    inputs); float64 within 2 ULP without weights (measured 1.68 at every
+    level), 3 with ``weight`` (measured 2.48), 3.5 with ``pos_weight``
+    (3.06), 4.5 with both (3.72): the level's float64 exponential, a
+    vectorised log1p series (~0.5 ULP), and products and sums of
+    non-negative terms, each rounded once.  Sums
     are compensated per block, blocks in a fixed order: the same result for
     any thread count.
     """
