@@ -158,4 +158,50 @@ def test_bench_map2(benchmark, op, dtype, shape, path):
             pytest.skip(f"fastact.BACKEND is {fastact.BACKEND!r} (FASTACT_BACKEND set?)")
         f = getattr(fastact if path == "native" else numpy_impl, op)
         fn = lambda: f(g, second, out=out)  # noqa: E731
+
+# ------------------------------------ binary cross-entropy with logits
+# binary_cross_entropy_with_logits(_with_grad) reads logits and targets (and
+# the fused op writes dlogits): the floor is np.add(x, y, out=o) on the same
+# arrays (the ``add`` path).  reduction="mean", no weights; the gradient
+# into a ready buffer (out=).
+BCE_OPS = ("binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_with_grad")
+BCE_SHAPES = [(2 ** 22,), (4096, 80)]
+
+
+def _bce_params():
+    params = []
+    for op in BCE_OPS:
+        for dtype in ("float32", "float64"):
+            for shape in BCE_SHAPES:
+                sid = shape_id(shape)
+                for path in ("native", "numpy", "add"):
+                    params.append(pytest.param(op, dtype, shape, path,
+                                               id=f"{op}-{dtype}-{sid}-{path}"))
+    return params
+
+
+@pytest.mark.parametrize("op,dtype,shape,path", _bce_params())
+def test_bench_bce(benchmark, op, dtype, shape, path):
+    import numpy as np
+
+    benchmark.group = f"{op}-{dtype}-{shape_id(shape)}"
+    x = input_array(shape, dtype)
+    y = (np.random.default_rng(5).random(shape)).astype(dtype)
+    out = np.empty_like(x)
+    benchmark.extra_info["nbytes"] = 3 * x.nbytes
+    grad = op.endswith("_with_grad")
+    if path == "add":
+        fn = lambda: np.add(x, y, out=out)  # noqa: E731
+    else:
+        if path == "native":
+            if getattr(fastact, "BACKEND", "native") != "native":
+                pytest.skip(f"fastact.BACKEND is {fastact.BACKEND!r} (FASTACT_BACKEND set?)")
+            mod = fastact
+        else:
+            mod = numpy_impl
+        f = getattr(mod, op)
+        if grad:
+            fn = lambda: f(x, y, out=out)  # noqa: E731
+        else:
+            fn = lambda: f(x, y)  # noqa: E731
     _run(benchmark, fn)

@@ -33,6 +33,8 @@ __all__ = [
     "relu_backward",
     "leaky_relu_backward",
     "sigmoid_backward",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_with_grad",
     "show_config",
     "set_num_threads",
     "get_num_threads",
@@ -53,6 +55,8 @@ if BACKEND == "native":
         from ._api import cross_entropy_with_grad
         from ._api import leaky_relu, leaky_relu_backward, relu_backward, sigmoid
         from ._api import sigmoid_backward
+        from ._api import binary_cross_entropy_with_logits
+        from ._api import binary_cross_entropy_with_logits_with_grad
     except ImportError as _exc:
         if "FASTACT_ISA" in str(_exc):
             raise
@@ -67,6 +71,8 @@ else:
     from .numpy_impl import cross_entropy_with_grad
     from .numpy_impl import leaky_relu, leaky_relu_backward, relu_backward, sigmoid
     from .numpy_impl import sigmoid_backward
+    from .numpy_impl import binary_cross_entropy_with_logits
+    from .numpy_impl import binary_cross_entropy_with_logits_with_grad
 
 
 def _default_threads() -> int:

@@ -302,6 +302,38 @@ def check_ce_grad(ck, nat, ref):
                      lambda: _ret_is_out(ref.cross_entropy_with_grad(xr, idx, axis=axis, out=xr)[1], xr))
 
 
+def check_bce(ck, nat, ref):
+    """binary_cross_entropy_with_logits (+ _with_grad) against the twin:
+    every reduction, weights of the common shapes, pos_weight, in place."""
+    for dtype in DTYPES:
+        dn = np.dtype(dtype).name
+        for label, shape in (("64x1000", (64, 1000)), ("2**18+3", (2 ** 18 + 3,))):
+            x = randn(shape, dtype, key=("bce", label))
+            rng = np.random.default_rng(7)
+            y = rng.random(shape).astype(dtype)
+            C = shape[-1]
+            opts = [("", {}), (" weight(C,)+pos_weight(C,)",
+                               {"weight": rng.random(C) + 0.5, "pos_weight": rng.random(C) * 3})]
+            if len(shape) == 2:
+                opts.append((" weight(N,1)", {"weight": rng.random((shape[0], 1)) + 0.5}))
+            for red in ("mean", "sum", "none"):
+                for tag, kw in opts:
+                    ck.check(f"binary_cross_entropy_with_logits {dn} {label} {red}{tag}",
+                             lambda: nat.binary_cross_entropy_with_logits(x, y, reduction=red, **kw),
+                             lambda: ref.binary_cross_entropy_with_logits(x, y, reduction=red, **kw))
+                    ck.check(f"binary_cross_entropy_with_logits_with_grad {dn} {label} {red}{tag}",
+                             lambda: nat.binary_cross_entropy_with_logits_with_grad(
+                                 x, y, reduction=red, **kw),
+                             lambda: ref.binary_cross_entropy_with_logits_with_grad(
+                                 x, y, reduction=red, **kw))
+            xn, xr = x.copy(), x.copy()
+            ck.check(f"binary_cross_entropy_with_logits_with_grad {dn} {label} in-place out=logits",
+                     lambda: _ret_is_out(nat.binary_cross_entropy_with_logits_with_grad(
+                         xn, y, out=xn)[1], xn),
+                     lambda: _ret_is_out(ref.binary_cross_entropy_with_logits_with_grad(
+                         xr, y, out=xr)[1], xr))
+
+
 def _ret_is_out(ret, out):
     if ret is not out:
         raise AssertionError("return value is not `out`")
@@ -502,6 +534,7 @@ def main(argv=None):
     check_backward(ck, nat, ref)
     check_training_maps(ck, nat, ref)
     check_ce_grad(ck, nat, ref)
+    check_bce(ck, nat, ref)
     check_errors(ck, nat, ref)
     print(f"\n{ck.n - len(ck.failed)} passed, {len(ck.failed)} failed")
 

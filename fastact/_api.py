@@ -34,6 +34,8 @@ _SIGMOID = nat.MAP_OPS["sigmoid"]
 _RELU_BACKWARD = nat.MAP2_OPS["relu_backward"]
 _LEAKY_RELU_BACKWARD = nat.MAP2_OPS["leaky_relu_backward"]
 _SIGMOID_BACKWARD = nat.MAP2_OPS["sigmoid_backward"]
+_bce = nat.binary_cross_entropy_with_logits
+_bce_with_grad = nat.binary_cross_entropy_with_logits_with_grad
 
 
 def softmax(
@@ -129,6 +131,32 @@ def cross_entropy_with_grad(
     )
 
 
+
+def binary_cross_entropy_with_logits(
+    logits: Any,
+    target: Any,
+    *,
+    weight: Any = None,
+    pos_weight: Any = None,
+    reduction: str = "mean",
+    out: Optional[np.ndarray] = None,
+) -> Union[np.ndarray, np.floating]:
+    return _bce(logits, target, weight, pos_weight, reduction, out)
+
+
+def binary_cross_entropy_with_logits_with_grad(
+    logits: Any,
+    target: Any,
+    *,
+    weight: Any = None,
+    pos_weight: Any = None,
+    reduction: str = "mean",
+    grad_loss: Any = None,
+    out: Optional[np.ndarray] = None,
+) -> tuple[Union[np.ndarray, np.floating], np.ndarray]:
+    return _bce_with_grad(logits, target, weight, pos_weight, reduction, grad_loss, out)
+
+
 softmax.__doc__ = _docs.SOFTMAX
 log_softmax.__doc__ = _docs.LOG_SOFTMAX
 logsumexp.__doc__ = _docs.LOGSUMEXP
@@ -142,3 +170,5 @@ sigmoid.__doc__ = _docs.SIGMOID
 relu_backward.__doc__ = _docs.RELU_BACKWARD
 leaky_relu_backward.__doc__ = _docs.LEAKY_RELU_BACKWARD
 sigmoid_backward.__doc__ = _docs.SIGMOID_BACKWARD
+binary_cross_entropy_with_logits.__doc__ = _docs.BINARY_CROSS_ENTROPY_WITH_LOGITS
+binary_cross_entropy_with_logits_with_grad.__doc__ = _docs.BINARY_CROSS_ENTROPY_WITH_LOGITS_WITH_GRAD

@@ -409,3 +409,117 @@ def check_grad_loss(grad_loss: Any, a: CEArgs):
             f'reduction="none"; got shape {ga.shape}'
         )
     return ga.astype(F64)
+
+
+# ------------------------------------------- binary_cross_entropy_with_logits
+
+
+class BCEArgs(NamedTuple):
+    """Validated binary_cross_entropy_with_logits arguments (arrays not yet
+    converted to the computing dtype)."""
+
+    x: np.ndarray  # logits
+    work: np.dtype
+    result: np.dtype
+    target: np.ndarray  # the logits' shape
+    weight: Optional[np.ndarray]  # broadcastable to the logits' shape, or None
+    pos_weight: Optional[np.ndarray]  # broadcastable to the logits' shape, or None
+    reduction: str
+
+
+def _bce_broadcastable(a: Any, name: str, shape: tuple[int, ...]) -> Optional[np.ndarray]:
+    """``a`` (None, or real numbers broadcastable to ``shape`` without
+    growing it) as an ndarray; TypeError / ValueError otherwise."""
+    if a is None:
+        return None
+    arr = as_array(a, name)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
+    try:
+        ok = np.broadcast_shapes(arr.shape, shape) == shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{name} of shape {arr.shape} does not broadcast to the logits' shape {shape}"
+        )
+    return arr
+
+
+def bce_prepare(logits, target, weight, pos_weight, reduction) -> BCEArgs:
+    """Validate every binary_cross_entropy_with_logits argument (see
+    ``fastact.binary_cross_entropy_with_logits``): floating logits (TypeError
+    for bool/integer/complex/object), a real target of exactly the logits'
+    shape, weight and pos_weight broadcastable to it, a known reduction."""
+    x = as_array(logits, "logits")
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"logits must be an array of real floating values (float16/32/64, longdouble); "
+            f"got dtype {x.dtype}"
+        )
+    x, work, result = as_float(x, "logits")
+    t = as_array(target, "target")
+    if t.dtype.kind not in "biuf":
+        raise TypeError(f"target must hold real numbers; got dtype {t.dtype}")
+    if t.shape != x.shape:
+        raise ValueError(
+            f"target must have the logits' shape {x.shape}; got {t.shape}"
+        )
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
+    w = _bce_broadcastable(weight, "weight", x.shape)
+    pw = _bce_broadcastable(pos_weight, "pos_weight", x.shape)
+    return BCEArgs(x, work, result, t, w, pw, reduction)
+
+
+def bce_loss_shape(a: BCEArgs) -> tuple[int, ...]:
+    """Shape of the loss: the logits' for "none", else ()."""
+    return a.x.shape if a.reduction == "none" else ()
+
+
+def bce_grad_loss(grad_loss: Any, a: BCEArgs):
+    """The upstream gradient of binary_cross_entropy_with_logits_with_grad:
+    a float for "sum" / "mean" (None: 1.0); for "none" a float, or an array
+    of the logits' shape (None: 1.0; a scalar or 0-d array: that float for
+    every element).  TypeError for non-real values, ValueError for another
+    shape."""
+    if grad_loss is None:
+        return 1.0
+    ga = as_array(grad_loss, "grad_loss")
+    if ga.dtype.kind not in "biuf":
+        raise TypeError(f"grad_loss must hold real numbers; got dtype {ga.dtype}")
+    if ga.ndim == 0:
+        return float(ga)
+    if a.reduction != "none":
+        raise ValueError(
+            f'grad_loss must be a scalar for reduction="{a.reduction}"; got shape {ga.shape}'
+        )
+    if ga.shape != a.x.shape:
+        raise ValueError(
+            f'grad_loss must be a scalar or have the logits\' shape {a.x.shape} for '
+            f'reduction="none"; got shape {ga.shape}'
+        )
+    return ga
+
+
+def bce_weight_view(a: Optional[np.ndarray], shape: tuple[int, ...], work: np.dtype):
+    """``(arr, row, col)``: ``a`` (broadcastable to ``shape``) as a C-contiguous
+    array of ``work`` read by the kernels at ``row * o + col * c`` for element
+    (o, c) of the (outer, C) view of ``shape`` (C its last axis, 1 for a 0-d
+    shape).  No copy beyond the dtype conversion for a scalar, the full
+    shape, the last axis (C,) and per-row (..., 1) weights; any other
+    broadcast is materialised at full size.  ``(None, 0, 0)`` for None."""
+    if a is None:
+        return None, 0, 0
+    C = shape[-1] if shape else 1
+    nd = len(shape)
+    s = (1,) * (nd - a.ndim) + a.shape
+    if a.size == 1:
+        return np.ascontiguousarray(a, dtype=work).reshape(1), 0, 0
+    if s == shape:
+        return np.ascontiguousarray(a, dtype=work), C, 1
+    if all(d == 1 for d in s[:-1]) and s[-1] == C:
+        return np.ascontiguousarray(a, dtype=work).reshape(C), 0, 1
+    if s[-1] == 1 and s[:-1] == shape[:-1]:
+        return np.ascontiguousarray(a, dtype=work).reshape(-1), 1, 0
+    return np.ascontiguousarray(np.broadcast_to(a.astype(work), shape)), C, 1

@@ -46,6 +46,12 @@ cdef extern from "fastact.h" nogil:
         FA_LOSS_GRAD_ce_index_grad
         FA_LOSS_GRAD_ce_prob_grad
     ptrdiff_t fa_first_bad_label(const int64_t *, size_t, int64_t, int64_t)
+    void fa_elem_loss(int op, int dtype, const void *x, const void *y, const void *w,
+                      size_t w_row, size_t w_col, const void *pw, size_t p_row, size_t p_col,
+                      size_t C, size_t len, double g, const void *gvec, void *dx, void *loss,
+                      double *sum)
+    enum:
+        FA_ELEM_LOSS_bce_logits
     void fa_reduce(int op, int dtype, const void *x, void *y, size_t outer, size_t n,
                    size_t inner)
     void fa_reduce2(int op, int dtype, const void *g, const void *y, void *out, size_t outer,
@@ -926,3 +932,188 @@ def _pass_cols_log_softmax_out(cnp.ndarray src, dst, size_t w, m, L):
         raise ValueError("internal: dst, m and L are needed")
     k.cols_log_softmax_out(cnp.PyArray_DATA(src), inner, dp, inner, n, w, mp,
                            <const double *>lp)
+
+
+# ------------------------------------------- binary cross-entropy with logits
+# One kernel (FA_ELEM_LOSS_OPS' bce_logits) for the loss and the fused loss +
+# gradient.  The common case (exact float32/float64 C-contiguous ndarrays,
+# target of the logits' dtype, no weights, "mean"/"sum", out None or
+# writable directly) is decided here; everything else goes through
+# ck.bce_prepare (the rules the twin shares) and ck.bce_weight_view (weights
+# read in place for a scalar, the full shape, (C,) and per-row shapes).
+
+cdef inline bint _bce_plain(object logits, object target, object weight, object pos_weight,
+                            object reduction):
+    if weight is not None or pos_weight is not None or type(logits) is not cnp.ndarray \
+            or type(target) is not cnp.ndarray:
+        return False
+    if not (reduction == "mean" or reduction == "sum"):
+        return False
+    cdef cnp.ndarray xa = <cnp.ndarray>logits
+    cdef cnp.ndarray ta = <cnp.ndarray>target
+    cdef int typenum = cnp.PyArray_TYPE(xa)
+    return _is_float(typenum) and _usable(xa, typenum) and _usable(ta, typenum) \
+        and _same_shape(xa, ta)
+
+
+cdef void _bce_run(cnp.ndarray x, cnp.ndarray t, object w, size_t w_row, size_t w_col,
+                   object pw, size_t p_row, size_t p_col, double g, object gvec, object dx,
+                   object loss, double *sum):
+    """The kernel on C-contiguous arrays of one dtype (weights, gvec, dx, loss
+    optional: None)."""
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef const void *tp = cnp.PyArray_DATA(t)
+    cdef const void *wp = NULL
+    cdef const void *pp = NULL
+    cdef const void *gp = NULL
+    cdef void *dp = NULL
+    cdef void *lp = NULL
+    cdef int dt = _dtype(x)
+    cdef int nd = cnp.PyArray_NDIM(x)
+    cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
+    cdef size_t C = <size_t>cnp.PyArray_DIMS(x)[nd - 1] if nd > 0 else 1
+    if w is not None:
+        wp = cnp.PyArray_DATA(<cnp.ndarray>w)
+    if pw is not None:
+        pp = cnp.PyArray_DATA(<cnp.ndarray>pw)
+    if gvec is not None:
+        gp = cnp.PyArray_DATA(<cnp.ndarray>gvec)
+    if dx is not None:
+        dp = cnp.PyArray_DATA(<cnp.ndarray>dx)
+    if loss is not None:
+        lp = cnp.PyArray_DATA(<cnp.ndarray>loss)
+    if C == 0:
+        C = 1  # no elements: the kernel is not entered
+    with nogil:
+        fa_elem_loss(FA_ELEM_LOSS_bce_logits, dt, xp, tp, wp, w_row, w_col, pp, p_row, p_col,
+                     C, n, g, gp, dp, lp, sum)
+
+
+cdef int _bce_check_view(cnp.ndarray x, object w, size_t row, size_t col) except -1:
+    """A weight view the kernel may read (memory safety re-checked as
+    _check_run does): x's dtype, C-contiguous, every (o, c) index in range."""
+    if w is None:
+        return 0
+    cdef cnp.ndarray wa = <cnp.ndarray?>w
+    cdef int nd = cnp.PyArray_NDIM(x)
+    cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
+    cdef size_t C = <size_t>cnp.PyArray_DIMS(x)[nd - 1] if nd > 0 else 1
+    if n == 0:
+        return 0
+    cdef size_t last = (n // C - 1) * row + (C - 1) * col
+    if not _usable(wa, cnp.PyArray_TYPE(x)) or last >= <size_t>cnp.PyArray_SIZE(wa):
+        raise AssertionError("internal: weight view out of range")
+    return 0
+
+
+cdef tuple _bce_general(logits, target, weight, pos_weight, reduction, grad_loss, out,
+                        bint with_grad):
+    """Validation, conversion and the kernel; returns (loss, dlogits or None)."""
+    a = ck.bce_prepare(logits, target, weight, pos_weight, reduction)
+    if with_grad:
+        gl = ck.bce_grad_loss(grad_loss, a)
+        ck.check_out(out, a.x.shape, a.result)
+    else:
+        gl = 1.0
+        ck.check_out(out, ck.bce_loss_shape(a), a.result)
+    if a.work != _F32 and a.work != _F64:
+        tw = _twin()
+        if with_grad:
+            return tw.binary_cross_entropy_with_logits_with_grad(
+                logits, target, weight=weight, pos_weight=pos_weight, reduction=reduction,
+                grad_loss=grad_loss, out=out)
+        return tw.binary_cross_entropy_with_logits(
+            logits, target, weight=weight, pos_weight=pos_weight, reduction=reduction,
+            out=out), None
+    shape = a.x.shape
+    cdef cnp.ndarray xw = np.ascontiguousarray(a.x, dtype=a.work)
+    cdef cnp.ndarray tw_ = np.ascontiguousarray(a.target, dtype=a.work)
+    w, w_row, w_col = ck.bce_weight_view(a.weight, shape, a.work)
+    pw, p_row, p_col = ck.bce_weight_view(a.pos_weight, shape, a.work)
+    cdef double g = 1.0, total = 0.0
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(xw)
+    gv = None
+    if isinstance(gl, np.ndarray):
+        gv = np.ascontiguousarray(gl, dtype=a.work)
+    else:
+        g = gl
+    if a.reduction == "mean":
+        g = g / size if size else g * np.nan
+    reads = [tw_] + [v for v in (w, pw, gv) if v is not None]
+    loss = None
+    if a.reduction == "none":
+        if with_grad:
+            loss = np.empty(shape, a.work)
+        else:
+            direct = ck.direct_out(out, xw, a.work, False) \
+                and not any(np.may_share_memory(out, v) for v in reads)
+            loss = out if direct else np.empty(shape, a.work)
+            _check_run(xw, loss, size)
+    dst = None
+    if with_grad:
+        # dlogits straight into out when the kernel can write it: the
+        # computing dtype, C-contiguous, exactly xw or no overlap with it, and
+        # no overlap with anything else the kernel reads
+        direct = ck.direct_out(out, xw, a.work, True) \
+            and not any(np.may_share_memory(out, v) for v in reads)
+        dst = out if direct else np.empty(shape, a.work)
+        _check_run(xw, dst, size)
+    _bce_check_view(xw, w, w_row, w_col)
+    _bce_check_view(xw, pw, p_row, p_col)
+    if gv is not None:
+        _check_run(xw, gv, size)
+    _check_run(xw, tw_, size)
+    _bce_run(xw, tw_, w, w_row, w_col, pw, p_row, p_col, g, gv, dst, loss,
+             NULL if a.reduction == "none" else &total)
+    if a.reduction == "none":
+        lres = ck.deliver(loss, None if with_grad else out, a.result)
+    else:
+        val = ck.finish_loss(total, size, a.reduction, a.result)
+        lres = val if with_grad else ck.deliver_loss(val, out)
+    if not with_grad:
+        return lres, None
+    return lres, ck.deliver(dst, out, a.result)
+
+
+def binary_cross_entropy_with_logits(logits, target, weight, pos_weight, reduction, out):
+    """fastact.binary_cross_entropy_with_logits (arguments as there, all given)."""
+    cdef double total = 0.0
+    cdef cnp.npy_intp size
+    if out is None and _bce_plain(logits, target, weight, pos_weight, reduction):
+        _bce_run(<cnp.ndarray>logits, <cnp.ndarray>target, None, 0, 0, None, 0, 0, 1.0, None,
+                 None, None, &total)
+        size = cnp.PyArray_SIZE(<cnp.ndarray>logits)
+        if reduction == "mean":
+            total = total / <double>size  # cdivision: IEEE 0/0 = NaN, as PyTorch
+        return (np.float32 if cnp.PyArray_TYPE(<cnp.ndarray>logits) == cnp.NPY_FLOAT32
+                else np.float64)(total)
+    return _bce_general(logits, target, weight, pos_weight, reduction, None, out, False)[0]
+
+
+def binary_cross_entropy_with_logits_with_grad(logits, target, weight, pos_weight, reduction,
+                                               grad_loss, out):
+    """fastact.binary_cross_entropy_with_logits_with_grad (arguments as there,
+    all given)."""
+    cdef double total = 0.0, g = 1.0
+    cdef cnp.npy_intp size
+    cdef cnp.ndarray xa
+    if (grad_loss is None or type(grad_loss) is float or type(grad_loss) is int) \
+            and _bce_plain(logits, target, weight, pos_weight, reduction):
+        xa = <cnp.ndarray>logits
+        ya = _fast_out(xa, out, cnp.PyArray_TYPE(xa), cnp.PyArray_NDIM(xa),
+                       cnp.PyArray_DIMS(xa), True)
+        if ya is not None and out is not None and np.may_share_memory(ya, target):
+            ya = None
+        if ya is not None:
+            if grad_loss is not None:
+                g = grad_loss
+            size = cnp.PyArray_SIZE(xa)
+            if reduction == "mean":
+                g = g / <double>size  # cdivision: NaN for empty arrays (nothing written)
+            _bce_run(xa, <cnp.ndarray>target, None, 0, 0, None, 0, 0, g, None, ya, None,
+                     &total)
+            if reduction == "mean":
+                total = total / <double>size
+            return (np.float32 if cnp.PyArray_TYPE(xa) == cnp.NPY_FLOAT32
+                    else np.float64)(total), ya
+    return _bce_general(logits, target, weight, pos_weight, reduction, grad_loss, out, True)

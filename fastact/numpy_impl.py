@@ -394,6 +394,113 @@ def cross_entropy_with_grad(
     return loss, np.asarray(grad).astype(a.result)
 
 
+
+def _bce_parts(a: "ck.BCEArgs"):
+    """``(cd, x, y, w, pw, e, lp)`` of binary_cross_entropy_with_logits in the
+    computing dtype ``cd`` (float64, or longdouble): logits, target, weight
+    and pos_weight (None when not given) converted to the logits' dtype
+    first, ``e = exp(-|x|)``, ``lp = log1p(e)``."""
+    cd = _compute_dtype(a.work)
+
+    def conv(v):
+        return None if v is None else np.asarray(v).astype(a.work).astype(cd)
+
+    x, y = conv(a.x), conv(a.target)
+    w, pw = conv(a.weight), conv(a.pos_weight)
+    with np.errstate(**_QUIET):
+        e = np.exp(-np.abs(x))
+        lp = np.log1p(e)
+    return cd, x, y, w, pw, e, lp
+
+
+def _bce_elementwise(x, y, w, pw, lp):
+    """Per-element loss ``w [a |x| + lw log1p(e)]``, ``lw = (1 - y) + pw y``
+    (the kernel's form of
+    PyTorch's ``w [(1 - y) x + lw softplus(-x)]``; ``a`` 0 with ``|x|`` inf
+    contributes 0)."""
+    with np.errstate(**_QUIET):
+        if pw is None:
+            lw = 1
+            a = np.where(x >= 0, 1 - y, y)
+        else:
+            lw = (1 - y) + pw * y  # 1 + (pw - 1) y without its cancellation
+            a = np.where(x >= 0, 1 - y, pw * y)
+        lin = np.where(a == 0, 0, a * np.abs(x))
+        loss = lin + lw * lp
+        if w is not None:
+            loss = loss * w
+    return loss
+
+
+def _bce_reduce(loss, reduction: str, result: np.dtype):
+    if reduction == "none":
+        return loss
+    with np.errstate(**_QUIET):
+        s = loss.sum(dtype=loss.dtype)
+        if reduction == "mean":
+            s = s / loss.size if loss.size else s * np.nan
+    return result.type(s)
+
+
+def binary_cross_entropy_with_logits(
+    logits: Any,
+    target: Any,
+    *,
+    weight: Any = None,
+    pos_weight: Any = None,
+    reduction: str = "mean",
+    out: Optional[np.ndarray] = None,
+) -> Union[np.ndarray, np.floating]:
+    a = ck.bce_prepare(logits, target, weight, pos_weight, reduction)
+    ck.check_out(out, ck.bce_loss_shape(a), a.result)
+    cd, x, y, w, pw, e, lp = _bce_parts(a)
+    loss = _bce_elementwise(x, y, w, pw, lp)
+    if reduction == "none":
+        return _deliver(loss, out, a.result, x.shape)
+    return ck.deliver_loss(_bce_reduce(loss, reduction, a.result), out)
+
+
+def binary_cross_entropy_with_logits_with_grad(
+    logits: Any,
+    target: Any,
+    *,
+    weight: Any = None,
+    pos_weight: Any = None,
+    reduction: str = "mean",
+    grad_loss: Any = None,
+    out: Optional[np.ndarray] = None,
+) -> tuple[Union[np.ndarray, np.floating], np.ndarray]:
+    a = ck.bce_prepare(logits, target, weight, pos_weight, reduction)
+    gl = ck.bce_grad_loss(grad_loss, a)
+    ck.check_out(out, a.x.shape, a.result)
+    # everything is read (into new arrays) before out, which may be the
+    # logits, is written
+    cd, x, y, w, pw, e, lp = _bce_parts(a)
+    loss = _bce_elementwise(x, y, w, pw, lp)
+    g = np.asarray(gl).astype(a.work).astype(cd) if isinstance(gl, np.ndarray) else gl
+    with np.errstate(**_QUIET):
+        if reduction == "mean":
+            g = g / x.size if x.size else g * np.nan
+        s = np.where(x >= 0, 1, e) / (1 + e)
+        if pw is None:
+            d = s - y
+        else:
+            t = pw * y
+            d = ((t + 1) - y) * s - t
+        if w is not None:
+            d = d * w
+        grad = d * g
+    if reduction == "none":
+        lres = ck.unwrap_0d(np.asarray(loss).astype(a.result))
+    else:
+        lres = _bce_reduce(loss, reduction, a.result)
+    grad = np.broadcast_to(grad, x.shape)
+    if out is not None:
+        np.copyto(out, grad, casting="unsafe")
+        return lres, out
+    return lres, np.array(grad, dtype=a.result)
+
+
 softmax.__doc__ = _docs.SOFTMAX
 log_softmax.__doc__ = _docs.LOG_SOFTMAX
 logsumexp.__doc__ = _docs.LOGSUMEXP
@@ -407,3 +514,5 @@ sigmoid.__doc__ = _docs.SIGMOID
 relu_backward.__doc__ = _docs.RELU_BACKWARD
 leaky_relu_backward.__doc__ = _docs.LEAKY_RELU_BACKWARD
 sigmoid_backward.__doc__ = _docs.SIGMOID_BACKWARD
+binary_cross_entropy_with_logits.__doc__ = _docs.BINARY_CROSS_ENTROPY_WITH_LOGITS
+binary_cross_entropy_with_logits_with_grad.__doc__ = _docs.BINARY_CROSS_ENTROPY_WITH_LOGITS_WITH_GRAD

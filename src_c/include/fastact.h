@@ -47,12 +47,13 @@ enum { FA_LOSS_OPS(FA_ENUM_, LOSS, _) FA_NUM_LOSS };
 enum { FA_REDUCE2_OPS(FA_ENUM_, REDUCE2, _) FA_NUM_REDUCE2 };
 enum { FA_LOSS_GRAD_OPS(FA_ENUM_, LOSS_GRAD, _) FA_NUM_LOSS_GRAD };
 enum { FA_MAP2_OPS(FA_ENUM_, MAP2, _) FA_NUM_MAP2 };
+enum { FA_ELEM_LOSS_OPS(FA_ENUM_, ELEM_LOSS, _) FA_NUM_ELEM_LOSS };
 #undef FA_ENUM_REDUCE_
 #undef FA_ENUM_
 
 /* Family of an op, for fa_op_name. */
 enum { FA_FAMILY_REDUCE = 0, FA_FAMILY_MAP = 1, FA_FAMILY_LOSS = 2, FA_FAMILY_REDUCE2 = 3,
-       FA_FAMILY_MAP2 = 4 };
+       FA_FAMILY_MAP2 = 4, FA_FAMILY_ELEM_LOSS = 5 };
 /* Name of op `op` of `family` as in ops.def, or NULL when out of range. */
 const char *fa_op_name(int family, int op);
 /* 1 when reduction `op` keeps x's shape, 0 when y has outer * inner elements. */
@@ -115,6 +116,20 @@ void fa_loss_grad(int op, int dtype, const void *x, const void *p, const int64_t
                   const double *weight, size_t outer, size_t C, size_t inner,
                   int64_t ignore_index, double eps, double g, const double *gvec,
                   int divide_by_wsum, void *dx, void *loss, double *sum, double *wsum);
+
+/* Element-wise losses (binary cross-entropy with logits) over the len
+ * elements of x and y (C order), seen as rows of C elements: element i has
+ * the weight w[(i / C) * w_row + (i % C) * w_col] and the pos_weight
+ * pw[(i / C) * p_row + (i % C) * p_col] (w, pw of x's dtype; NULL: 1).
+ * loss (len elements, or NULL) receives the per-element losses, dx (len
+ * elements, may be exactly x, or NULL) the gradient times g (or times
+ * gvec[i] when gvec, of x's dtype, is given); *sum (may be NULL) the sum of
+ * the losses, formed in fixed blocks of elements (sizes from len only)
+ * added in order: the same for any thread count.  Outputs must not
+ * otherwise overlap the inputs. */
+void fa_elem_loss(int op, int dtype, const void *x, const void *y, const void *w, size_t w_row,
+                  size_t w_col, const void *pw, size_t p_row, size_t p_col, size_t C,
+                  size_t len, double g, const void *gvec, void *dx, void *loss, double *sum);
 
 /* Index of the first label outside [0, C) that is not ignore_index, or -1. */
 ptrdiff_t fa_first_bad_label(const int64_t *label, size_t len, int64_t C,

@@ -24,6 +24,12 @@ typedef void (*fa_loss_fn)(const void *x, const void *p, const int64_t *label,
                            const double *weight, size_t outer, size_t C, size_t inner,
                            int64_t ignore_index, double eps, void *loss, double *sum,
                            double *wsum);
+/* element-wise losses (FA_ELEM_LOSS_OPS) over the flat range [i0, i1) of
+ * x's elements (fa_elem_loss, fastact.h; *sum: the range's sum) */
+typedef void (*fa_elem_loss_fn)(const void *x, const void *y, const void *w, size_t w_row,
+                                size_t w_col, const void *pw, size_t p_row, size_t p_col,
+                                size_t C, size_t i0, size_t i1, double g, const void *gvec,
+                                void *dx, void *loss, double *sum);
 typedef void (*fa_loss_grad_fn)(const void *x, const void *p, const int64_t *label,
                                 const double *weight, size_t outer, size_t C, size_t inner,
                                 int64_t ignore_index, double eps, double g, const double *gvec,
@@ -49,6 +55,7 @@ typedef struct {
     const fa_long_row_fns *long_row;
     fa_reduce2_fn reduce2[FA_NUM_REDUCE2];
     fa_cols2_fn cols2[FA_NUM_REDUCE2];
+    fa_elem_loss_fn elem_loss[FA_NUM_ELEM_LOSS];
 } fa_kernels;
 
 /* Test-only kernels (ops/test_kernels.c): the level's exponential and each of its
@@ -106,6 +113,10 @@ void fa_reduce_long_row(const fa_kernels *k, int op, const void *x, void *y, siz
     void FA_K(name, dt, lvl)(const void *, const void *, const int64_t *, const double *,    \
                              size_t, size_t, size_t, int64_t, double, double,               \
                              const double *, void *, void *, double *, double *);
+#define FA_DECL_ELEM_LOSS_(name, dt, lvl)                                                     \
+    void FA_K(name, dt, lvl)(const void *, const void *, const void *, size_t, size_t,      \
+                             const void *, size_t, size_t, size_t, size_t, size_t, double,  \
+                             const void *, void *, void *, double *);
 #define FA_DECL_DTYPE_(dt, lvl)                                                             \
     FA_REDUCE_OPS(FA_DECL_REDUCE_, dt, lvl)                                                 \
     FA_REDUCE2_OPS(FA_DECL_REDUCE2_, dt, lvl)                                               \
@@ -113,6 +124,7 @@ void fa_reduce_long_row(const fa_kernels *k, int op, const void *x, void *y, siz
     FA_LOSS_OPS(FA_DECL_LOSS_, dt, lvl)                                                     \
     FA_LOSS_GRAD_OPS(FA_DECL_LOSS_GRAD_, dt, lvl)                                           \
     FA_MAP2_OPS(FA_DECL_MAP2_, dt, lvl)                                                     \
+    FA_ELEM_LOSS_OPS(FA_DECL_ELEM_LOSS_, dt, lvl)                                           \
     extern const fa_long_row_fns FA_K(long_row, dt, lvl);                                  \
     extern const fa_test_kernels FA_K(test_kernels, dt, lvl);
 #define FA_DECL_LEVEL_(lvl, a) FA_DTYPES(FA_DECL_DTYPE_, lvl)

@@ -307,3 +307,50 @@ void fa_loss_grad(int op, int dtype, const void *x, const void *p, const int64_t
     else fa_parallel_for(blocks, loss_grad_blocks, &j);
     add_block_sums(bs, bw, blocks, sum, wsum);
 }
+
+/* ------------------------------------------------ element-wise losses
+ * Fixed blocks of elements (at least FA_CE_BLOCK_ELEMS, at most
+ * FA_CE_MAX_BLOCKS of them: sizes from len only), each block's loss sum
+ * formed by the kernel, the block sums added in order (add_block_sums):
+ * bit-identical for any thread count. */
+typedef struct {
+    fa_elem_loss_fn fn;
+    const void *x, *y, *w, *pw, *gvec;
+    size_t w_row, w_col, p_row, p_col, C, len, block;
+    double g;
+    void *dx, *loss;
+    double *block_sum;
+} elem_loss_job;
+
+static void elem_loss_blocks(void *ctx, size_t b, size_t e)
+{
+    const elem_loss_job *j = (const elem_loss_job *)ctx;
+    for (size_t blk = b; blk < e; blk++) {
+        size_t i0 = blk * j->block, i1 = i0 + j->block < j->len ? i0 + j->block : j->len;
+        j->fn(j->x, j->y, j->w, j->w_row, j->w_col, j->pw, j->p_row, j->p_col, j->C, i0, i1,
+              j->g, j->gvec, j->dx, j->loss, j->block_sum ? &j->block_sum[blk] : NULL);
+    }
+}
+
+void fa_elem_loss(int op, int dtype, const void *x, const void *y, const void *w, size_t w_row,
+                  size_t w_col, const void *pw, size_t p_row, size_t p_col, size_t C,
+                  size_t len, double g, const void *gvec, void *dx, void *loss, double *sum)
+{
+    const fa_kernels *k = fa_active[dtype];
+    double bs[FA_CE_MAX_BLOCKS], unused[FA_CE_MAX_BLOCKS];
+    size_t block = FA_CE_BLOCK_ELEMS;
+    if ((len + block - 1) / block > FA_CE_MAX_BLOCKS) {
+        block = (len + FA_CE_MAX_BLOCKS - 1) / FA_CE_MAX_BLOCKS;
+        block = (block + 63) & ~(size_t)63; /* whole cache lines per block */
+    }
+    size_t blocks = (len + block - 1) / block;
+    elem_loss_job j = {k->elem_loss[op], x, y, w, pw, gvec, w_row, w_col, p_row, p_col, C,
+                       len, block, g, dx, loss, sum ? bs : NULL};
+    for (size_t i = 0; i < blocks; i++) bs[i] = unused[i] = 0.0;
+    if (len < FA_PAR_MIN_REDUCE) elem_loss_blocks(&j, 0, blocks);
+    else fa_parallel_for(blocks, elem_loss_blocks, &j);
+    if (sum) {
+        double ws;
+        add_block_sums(bs, unused, blocks, sum, &ws);
+    }
+}
