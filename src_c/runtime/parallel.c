@@ -220,7 +220,7 @@ void fa_loss(int op, int dtype, const void *x, const void *p, const int64_t *lab
 {
     const fa_kernels *k = fa_active[dtype];
     double bs[FA_CE_MAX_BLOCKS], bw[FA_CE_MAX_BLOCKS];
-    size_t row = C * inner ? C * inner : 1;
+    size_t row = C * inner != 0 ? C * inner : 1;
     size_t rpb = loss_rows_per_block(outer, row);
     size_t blocks = outer ? (outer + rpb - 1) / rpb : 0;
     loss_job j = {k->loss[op], k->esize, (const char *)x, (const char *)p, label, weight,
@@ -287,7 +287,7 @@ void fa_loss_grad(int op, int dtype, const void *x, const void *p, const int64_t
 {
     const fa_kernels *k = fa_active[dtype];
     double bs[FA_CE_MAX_BLOCKS], bw[FA_CE_MAX_BLOCKS];
-    size_t row = C * inner ? C * inner : 1;
+    size_t row = C * inner != 0 ? C * inner : 1;
     size_t rpb = loss_rows_per_block(outer, row);
     size_t blocks = outer ? (outer + rpb - 1) / rpb : 0;
     loss_grad_job j = {k->loss_grad[op], k->esize, (const char *)x, (const char *)p, label,
