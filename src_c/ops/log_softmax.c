@@ -49,4 +49,27 @@ static void FA_FN(log_softmax_cols_range)(const T *x, T *y, size_t n, size_t inn
 }
 
 FA_EXPORT_REDUCE(log_softmax)
+
+/* where= (ops/masked_passes.h), as softmax's: masked-out entries are
+ * (-inf - m) - L = -inf exactly when m and L are finite; else the fix-up. */
+#include "ops/masked_passes.h"
+
+static void FA_FN(log_softmax_masked_row)(const T *x, const uint8_t *mk, T *y, size_t n)
+{
+    double m = FA_FN(mrow_fill_max)(x, mk, y, n);
+    double L = log1p(FA_FN(row_sumexp_m1)(y, n, m, NULL));
+    FA_FN(row_log_softmax_out)(y, y, n, m, L);
+    if (!isfinite(m) || !isfinite(L)) FA_FN(mrow_fixup)(mk, y, n, (T)-INFINITY);
+}
+
+static void FA_FN(log_softmax_masked_cols)(const T *x, const uint8_t *mk, ptrdiff_t sn, T *y,
+                                           size_t n, size_t inner, size_t w)
+{
+    for (size_t i = 0; i < n; i++) FA_FN(mrow_fill)(x + i * inner, mk + (ptrdiff_t)i * sn, y + i * inner, w);
+    FA_FN(log_softmax_cols)(y, y, n, inner, w);
+    for (size_t i = 0; i < n; i++)
+        FA_FN(mrow_fixup)(mk + (ptrdiff_t)i * sn, y + i * inner, w, (T)-INFINITY);
+}
+
+FA_EXPORT_MASKED(log_softmax)
 #endif /* FA_TEMPLATE */

@@ -49,4 +49,30 @@ static void FA_FN(softmax_cols_range)(const T *x, T *y, size_t n, size_t inner, 
 }
 
 FA_EXPORT_REDUCE(softmax)
+
+/* where= (ops/masked_passes.h): the fill pass writes x with -inf at the
+ * masked-out entries to y and forms the max; then softmax's own passes on y
+ * in place.  Masked-out entries are exp(-inf - m) * inv = 0 exactly when m
+ * and inv are finite; else (a kept NaN / +inf, nothing kept) the fix-up. */
+#include "ops/masked_passes.h"
+
+static void FA_FN(softmax_masked_row)(const T *x, const uint8_t *mk, T *y, size_t n)
+{
+    double m = FA_FN(mrow_fill_max)(x, mk, y, n);
+    double inv = 1.0 / (1.0 + FA_FN(row_sumexp_m1)(y, n, m, y));
+    FA_FN(row_scale)(y, n, inv);
+    if (!isfinite(m) || !isfinite(inv)) FA_FN(mrow_fixup)(mk, y, n, (T)0);
+}
+
+/* columns: the chunk filled into y, softmax_cols on y in place, the fix-up
+ * on every row (the per-column statistics stay inside softmax_cols) */
+static void FA_FN(softmax_masked_cols)(const T *x, const uint8_t *mk, ptrdiff_t sn, T *y,
+                                       size_t n, size_t inner, size_t w)
+{
+    for (size_t i = 0; i < n; i++) FA_FN(mrow_fill)(x + i * inner, mk + (ptrdiff_t)i * sn, y + i * inner, w);
+    FA_FN(softmax_cols)(y, y, n, inner, w);
+    for (size_t i = 0; i < n; i++) FA_FN(mrow_fixup)(mk + (ptrdiff_t)i * sn, y + i * inner, w, (T)0);
+}
+
+FA_EXPORT_MASKED(softmax)
 #endif /* FA_TEMPLATE */
