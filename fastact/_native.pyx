@@ -972,6 +972,7 @@ def masked_reduce(int op, x, where, axis, out):
         # groups of one element (0-d x, or axis=()): a trailing axis of 1
         shape = shape + (1,)
         xw = xw.reshape(shape)
+        mask = mask.reshape(mask.shape + (1,))
         axes = (len(shape) - 1,)
     perm, outer, n, inner = ck.plan(shape, axes)
     m, dims, strides, sn = ck.mask_view(mask, shape, axes, perm)
