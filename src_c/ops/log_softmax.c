@@ -56,9 +56,9 @@ FA_EXPORT_REDUCE(log_softmax)
 
 static void FA_FN(log_softmax_masked_row)(const T *x, const uint8_t *mk, T *y, size_t n)
 {
-    double m = FA_FN(mrow_fill_max)(x, mk, y, n);
-    double L = log1p(FA_FN(row_sumexp_m1)(y, n, m, NULL));
-    FA_FN(row_log_softmax_out)(y, y, n, m, L);
+    double m = FA_FN(mrow_max)(x, mk, y, n);
+    double L = log1p(FA_FN(mrow_sumexp_m1)(x, mk, n, m, y, 0));
+    FA_FN(mrow_log_softmax_out)(x, mk, y, n, m, L);
     if (!isfinite(m) || !isfinite(L)) FA_FN(mrow_fixup)(mk, y, n, (T)-INFINITY);
 }
 

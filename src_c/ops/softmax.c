@@ -58,8 +58,8 @@ FA_EXPORT_REDUCE(softmax)
 
 static void FA_FN(softmax_masked_row)(const T *x, const uint8_t *mk, T *y, size_t n)
 {
-    double m = FA_FN(mrow_fill_max)(x, mk, y, n);
-    double inv = 1.0 / (1.0 + FA_FN(row_sumexp_m1)(y, n, m, y));
+    double m = FA_FN(mrow_max)(x, mk, y, n);
+    double inv = 1.0 / (1.0 + FA_FN(mrow_sumexp_m1)(x, mk, n, m, y, 1));
     FA_FN(row_scale)(y, n, inv);
     if (!isfinite(m) || !isfinite(inv)) FA_FN(mrow_fixup)(mk, y, n, (T)0);
 }
