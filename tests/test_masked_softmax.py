@@ -93,7 +93,7 @@ CASES = [
     ((4, 16), -1), ((4, 16), 0), ((5, 1), -1), ((1, 33), -1), ((3, 70), 0),
     ((2, 3, 9, 9), -1), ((2, 3, 9, 9), -2), ((2, 3, 9, 9), 1), ((2, 3, 9, 9), 0),
     ((3, 4, 5), (0, 2)), ((3, 4, 5), (1, 2)), ((3, 4, 5), (0, 1)), ((3, 4, 5), None),
-    ((3, 4, 5), ()), ((6, 300), 0), ((2, 40, 300), 1), ((7,), 0), ((), None), ((), -1),
+    ((3, 4, 5), ()), ((6, 300), 0), ((600, 40), 0), ((2, 520, 17), 1), ((2, 40, 300), 1), ((7,), 0), ((), None), ((), -1),
 ]
 
 
@@ -163,12 +163,12 @@ def test_long_row_and_single_kept(op, mode):
 @pytest.mark.parametrize("op", OPS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("axis", [-1, 0])
-def test_special_values(op, dtype, axis):
+@pytest.mark.parametrize("n", [37, 600])  # 600: long columns (not packed)
+def test_special_values(op, dtype, axis, n):
     """NaN / +-inf under the mask are ignored; kept NaN or +inf make the kept
     entries NaN (the unmasked op's rule) with the masked-out ones still the
     fill; kept all -inf: kept NaN; nothing kept: all fill."""
     fill = FILL[op]
-    n = 37
     x = np.linspace(-3, 3, n * 6).reshape(6, n).astype(dtype)
     mask = np.ones((6, n), bool)
     mask[:, ::3] = False
@@ -186,7 +186,8 @@ def test_special_values(op, dtype, axis):
     clean = np.where(mt, xt, -np.inf)[:3]
     b = getattr(fastact, op)(np.ascontiguousarray(clean), -1)
     ref = ref_masked(op, xt[:3], mt[:3], -1)
-    assert _ref.ulp_error(at[:3], ref, dtype) <= 3
+    # (the twin's float64 rounds x - m: ~|x - m| 2^-53 more, module docstring)
+    assert _ref.ulp_error(at[:3], ref, dtype) <= (3 if NATIVE or dtype == np.float32 else 20)
     if NATIVE:  # the same passes as the row with -inf there (columns too)
         assert np.array_equal(at[:3], b)
     for r in (3, 4, 5):

@@ -205,6 +205,57 @@ static inline void FA_FN(mvrow_log_softmax_out)(const T *x, const uint8_t *mk, T
                          FA_V(blend)(FA_V(mask_lanes)(mb), FA_V(lsm)(FA_V(load_part)(x + j, n - j, (T)0), &k), ninf));
     }
 }
+/* ------------------------------------------ vector pass of the columns
+ * vcols_sumexp_m1 with the mask (row i's bytes at mk + i * sn, contiguous
+ * over the columns): the masked-out lanes at x = m, out of the column sums
+ * and counts (the column state's lane mask), 0 stored there.  Single
+ * vectors of columns (a column's sum runs over its rows in order whatever
+ * the grouping). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+static inline void FA_FN(mvcols_sumexp_m1)(const T *x, const uint8_t *mk, ptrdiff_t sn, size_t n,
+                                           size_t inner, size_t w, const T *m, T *y, double *sm1)
+{
+    enum { VL = FA_V(LANES) };
+    FA_FN(vcol_state) st;
+    size_t wf = w / VL * VL, rem = w - wf;
+    FA_FN(vcol_init)(&st, (w + VL - 1) / VL * VL);
+    const FA_V(t) zero = FA_V(set1)((T)0);
+    for (size_t i = 0; i < n; i++) {
+        const T *xr = x + i * inner;
+        const uint8_t *mr = mk + (ptrdiff_t)i * sn;
+        T *yr = y ? y + i * inner : NULL;
+        for (size_t c = 0; c < wf + (rem ? VL : 0); c += VL) {
+            FA_V(t) xv, mv, hi, lo, e;
+            FA_V(m) valid;
+            if (c < wf) {
+                valid = FA_V(mask_lanes)(mr + c);
+                xv = FA_V(loadu)(xr + c);
+                mv = FA_V(loadu)(m + c);
+            } else {
+                uint8_t mb[VL] = {0};
+                memcpy(mb, mr + c, rem);
+                valid = FA_V(mask_lanes)(mb);
+                xv = FA_V(load_part)(xr + c, rem, (T)0);
+                mv = FA_V(load_part)(m + c, rem, (T)0);
+            }
+            hi = FA_V(two_diff)(FA_V(blend)(valid, xv, mv), mv, &lo);
+            FA_V(expn)(1, &hi, &lo, &e);
+            FA_FN(vcol_add)(&st, c, e, hi, &valid);
+            if (yr) {
+                e = FA_V(blend)(valid, e, zero);
+                if (c < wf) FA_V(storeu)(yr + c, e);
+                else FA_V(store_part)(yr + c, rem, e);
+            }
+        }
+    }
+    for (size_t k = 0; k < w; k++) sm1[k] = FA_FN(vcol_sm1)(&st, k);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #undef FA_MACC
 #endif /* FA_VEC */
 
