@@ -4,15 +4,20 @@
  * never expanded to x's size: per outer index its row pointer comes from an
  * odometer over the outer dims (strides 0 along broadcast dims).
  *
- * A masked group is computed as the unmasked op's group with the masked-out
- * entries replaced by -inf (written to y by the fill pass, which also forms
- * the max): exp(-inf - m) = 0 exactly and -inf is never the max of a group
- * with a kept finite entry, so the kept entries get the unmasked op's
- * arithmetic over the kept entries only (same error bounds; only the lanes
- * the kept entries sit in differ from a compacted row, i.e. the order of
- * the sum).  The masked-out entries are then 0 (log_softmax: -inf) exactly
- * whenever the group's max and scale are finite; otherwise (a kept NaN or
- * +inf, kept entries all -inf, nothing kept) a fix-up pass writes them. */
+ * A group's kept entries get the unmasked op's arithmetic over the kept
+ * entries only (same error bounds; only the lanes the kept entries sit in
+ * differ from a compacted row, i.e. the order of the sum):
+ *   vector levels: max over the kept lanes (-inf elsewhere); the sum pass
+ *     with the masked-out lanes at x = m, kept out of the sum and of the
+ *     count of the maxima by the accumulators' lane mask (never exp(-inf),
+ *     which is slow: see below), 0 stored there; softmax's scale pass
+ *     unchanged (0 * inv = 0); log_softmax's output blended to -inf;
+ *   portable (scalar level) and the max pass of the columns: x with -inf
+ *     at the masked-out entries written to y (the fill), then the unmasked
+ *     passes on y (exp(-inf - m) = 0 exactly).
+ * The masked-out entries are then 0 (log_softmax: -inf) exactly whenever
+ * the group's max and scale are finite; otherwise (a kept NaN or +inf,
+ * kept entries all -inf, nothing kept) a fix-up pass writes them. */
 /* (after ops/passes.h, which the template includes first) */
 
 #ifndef FA_MASKED_PASSES_UNTYPED
@@ -43,6 +48,19 @@ static inline void fa_mask_walk_next(fa_mask_walk *w, const fa_mask_view *mv)
         w->off -= (ptrdiff_t)w->idx[d] * mv->strides[d];
         w->idx[d] = 0;
     }
+}
+
+/* 1 when the len mask bytes at p are all zero (8 at a time). */
+static inline int fa_mask_none(const uint8_t *p, size_t len)
+{
+    uint64_t acc = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, p + i, 8);
+        acc |= w;
+    }
+    for (; i < len; i++) acc |= p[i];
+    return acc == 0;
 }
 #endif
 
@@ -157,6 +175,13 @@ static inline double FA_FN(mvrow_sumexp_m1)(const T *x, const uint8_t *mk, size_
             /* the next row's x, read next by its max pass (as vrow_sumexp_m1) */
             for (size_t b = 0; b < U * VL * sizeof(T); b += 64)
                 FA_V(prefetch)((const char *)(x + n + j) + b);
+            /* nothing kept in this step (e.g. past a causal mask's
+             * diagonal): it would add nothing, so no exponentials */
+            if (fa_mask_none(mk + j, U * VL)) {
+                if (y)
+                    for (int i = 0; i < U; i++) FA_V(storeu)(y + j + i * VL, FA_V(set1)((T)0));
+                continue;
+            }
             for (int i = 0; i < U; i++) {
                 xv[i] = FA_V(loadu)(x + j + i * VL);
                 valid[i] = FA_V(mask_lanes)(mk + j + i * VL);
@@ -230,6 +255,10 @@ static inline void FA_FN(mvcols_sumexp_m1)(const T *x, const uint8_t *mk, ptrdif
         for (size_t c = 0; c < wf + (rem ? VL : 0); c += VL) {
             FA_V(t) xv, mv, hi, lo, e;
             FA_V(m) valid;
+            if (c < wf && fa_mask_none(mr + c, VL)) { /* nothing kept: adds nothing */
+                if (yr) FA_V(storeu)(yr + c, zero);
+                continue;
+            }
             if (c < wf) {
                 valid = FA_V(mask_lanes)(mr + c);
                 xv = FA_V(loadu)(xr + c);
