@@ -158,6 +158,8 @@ def test_bench_map2(benchmark, op, dtype, shape, path):
             pytest.skip(f"fastact.BACKEND is {fastact.BACKEND!r} (FASTACT_BACKEND set?)")
         f = getattr(fastact if path == "native" else numpy_impl, op)
         fn = lambda: f(g, second, out=out)  # noqa: E731
+    _run(benchmark, fn)
+
 
 # ------------------------------------ binary cross-entropy with logits
 # binary_cross_entropy_with_logits(_with_grad) reads logits and targets (and
@@ -204,4 +206,50 @@ def test_bench_bce(benchmark, op, dtype, shape, path):
             fn = lambda: f(x, y, out=out)  # noqa: E731
         else:
             fn = lambda: f(x, y)  # noqa: E731
+    _run(benchmark, fn)
+
+
+# ------------------------------------------------ where= (masked softmax)
+# where= (masked softmax for attention): (B, H, T, T) scores with a (T, T)
+# causal mask, last axis and axis -2, f32 and f64; the floor is np.copyto of
+# the same bytes (``copy``), and ``unmasked`` the same op without where=
+# (the speed goal: masked <= 1.1x unmasked, last axis, one thread).
+MASKED_OPS = ("softmax", "log_softmax")
+MASKED_CASES = [((8, 8, 512, 512), -1), ((8, 8, 512, 512), -2), ((32, 4, 128, 128), -1)]
+
+
+def _masked_params():
+    params = []
+    for op in MASKED_OPS:
+        for dtype in ("float32", "float64"):
+            for shape, axis in MASKED_CASES:
+                sid = shape_id(shape)
+                for path in ("native", "numpy", "unmasked", "copy"):
+                    params.append(pytest.param(op, dtype, shape, axis, path,
+                                               id=f"masked-{op}-{dtype}-{sid}-ax{axis}-{path}"))
+    return params
+
+
+@pytest.mark.parametrize("op,dtype,shape,axis,path", _masked_params())
+def test_bench_masked(benchmark, op, dtype, shape, axis, path):
+    import numpy as np
+
+    benchmark.group = f"masked-{op}-{dtype}-{shape_id(shape)}-ax{axis}"
+    x = input_array(shape, dtype)
+    mask = np.tril(np.ones(shape[-2:], bool))
+    out = np.empty_like(x)
+    benchmark.extra_info["nbytes"] = 2 * x.nbytes
+    if path == "copy":
+        fn = lambda: np.copyto(out, x)  # noqa: E731
+    elif path in ("native", "unmasked"):
+        if getattr(fastact, "BACKEND", "native") != "native":
+            pytest.skip(f"fastact.BACKEND is {fastact.BACKEND!r} (FASTACT_BACKEND set?)")
+        f = getattr(fastact, op)
+        if path == "native":
+            fn = lambda: f(x, axis, where=mask, out=out)  # noqa: E731
+        else:
+            fn = lambda: f(x, axis, out=out)  # noqa: E731
+    else:
+        f = getattr(numpy_impl, op)
+        fn = lambda: f(x, axis, where=mask, out=out)  # noqa: E731
     _run(benchmark, fn)

@@ -496,6 +496,28 @@ def timing_table(nat, ref):
 
 
 # --------------------------------------------------------------------- main
+def check_masked(ck, nat, ref):
+    """softmax / log_softmax with where= against the twin: a causal mask of
+    attention scores (last axis and axis -2), a padding mask, a random mask
+    over an axis tuple, and in place (out=x)."""
+    for op in ("softmax", "log_softmax"):
+        fn_n, fn_r = getattr(nat, op), getattr(ref, op)
+        for dtype in DTYPES:
+            dn = np.dtype(dtype).name
+            x = randn((2, 3, 40, 40), dtype, key=("mask", op))
+            causal = np.tril(np.ones((40, 40), bool))
+            pad = (np.arange(40) < np.array([40, 13])[:, None])[:, None, None, :]
+            rnd = rng_for("maskr", op).random((3, 40, 40)) < 0.5
+            for label, m, axis in (("causal", causal, -1), ("causal axis=-2", causal, -2),
+                                   ("padding", pad, -1), ("random axis=(1,3)", rnd, (1, 3))):
+                ck.check(f"{op} {dn} 2x3x40x40 where={label}",
+                         lambda: fn_n(x, axis, where=m), lambda: fn_r(x, axis, where=m))
+            xn, xr = x.copy(), x.copy()
+            ck.check(f"{op} {dn} where=causal in-place out=x",
+                     lambda: _ret_is_out(fn_n(xn, where=causal, out=xn), xn),
+                     lambda: _ret_is_out(fn_r(xr, where=causal, out=xr), xr))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m fastact", description="fastact self-check")
     ap.add_argument("-q", "--quiet", action="store_true", help="print only failing checks")
@@ -535,6 +557,7 @@ def main(argv=None):
     check_training_maps(ck, nat, ref)
     check_ce_grad(ck, nat, ref)
     check_bce(ck, nat, ref)
+    check_masked(ck, nat, ref)
     check_errors(ck, nat, ref)
     print(f"\n{ck.n - len(ck.failed)} passed, {len(ck.failed)} failed")
 

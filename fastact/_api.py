@@ -36,18 +36,25 @@ _LEAKY_RELU_BACKWARD = nat.MAP2_OPS["leaky_relu_backward"]
 _SIGMOID_BACKWARD = nat.MAP2_OPS["sigmoid_backward"]
 _bce = nat.binary_cross_entropy_with_logits
 _bce_with_grad = nat.binary_cross_entropy_with_logits_with_grad
+_masked = nat.masked_reduce
+_SOFTMAX_MASKED = nat.MASKED_OPS["softmax"]
+_LOG_SOFTMAX_MASKED = nat.MASKED_OPS["log_softmax"]
 
 
 def softmax(
-    x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None
+    x: Any, axis: AxisLike = -1, *, where: Any = None, out: Optional[np.ndarray] = None
 ) -> Union[np.ndarray, np.floating]:
-    return _reduce(_SOFTMAX, x, axis, False, out)
+    if where is None:
+        return _reduce(_SOFTMAX, x, axis, False, out)
+    return _masked(_SOFTMAX_MASKED, x, where, axis, out)
 
 
 def log_softmax(
-    x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None
+    x: Any, axis: AxisLike = -1, *, where: Any = None, out: Optional[np.ndarray] = None
 ) -> Union[np.ndarray, np.floating]:
-    return _reduce(_LOG_SOFTMAX, x, axis, False, out)
+    if where is None:
+        return _reduce(_LOG_SOFTMAX, x, axis, False, out)
+    return _masked(_LOG_SOFTMAX_MASKED, x, where, axis, out)
 
 
 def logsumexp(

@@ -523,3 +523,54 @@ def bce_weight_view(a: Optional[np.ndarray], shape: tuple[int, ...], work: np.dt
     if s[-1] == 1 and s[:-1] == shape[:-1]:
         return np.ascontiguousarray(a, dtype=work).reshape(-1), 1, 0
     return np.ascontiguousarray(np.broadcast_to(a.astype(work), shape)), C, 1
+# ------------------------------------------------- where= (masked softmax)
+
+
+def as_mask(where: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """softmax / log_softmax's ``where``: an array_like of bool dtype (True =
+    keep) broadcastable to ``shape`` (NumPy rules, one way: the result has
+    ``shape``).  Returned as an ndarray of its own shape (not broadcast, not
+    copied when it already is one).  TypeError for another dtype (float or
+    integer masks included: no silent conversion) or a masked array,
+    ValueError when it does not broadcast to ``shape``."""
+    m = as_array(where, "where")
+    if m.dtype != np.bool_:
+        raise TypeError(f"where must be an array of bool (True = keep); got dtype {m.dtype}")
+    ok = m.ndim <= len(shape) and all(
+        ms == 1 or ms == xs for ms, xs in zip(reversed(m.shape), reversed(shape))
+    )
+    if not ok:
+        raise ValueError(f"where of shape {m.shape} does not broadcast to x's shape {shape}")
+    return m
+
+
+def mask_view(
+    mask: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...], perm: Optional[tuple[int, ...]]
+) -> tuple[np.ndarray, tuple[int, ...], tuple[int, ...], int]:
+    """The mask as the masked kernels read it (fa_mask_view,
+    src_c/include/fastact.h) for a C-contiguous x of ``shape`` reduced over
+    ``axes`` (non-empty; ``perm``: ck.plan's transposition of x, or None):
+    ``(m, dims, strides, sn)``, ``m`` the bytes (kept alive by the caller),
+    ``dims``/``strides`` the outer dims and their byte strides (0 along
+    broadcast dims), ``sn`` the stride along the reduced axis.
+
+    The mask is not expanded to x's size: only the dims the kernels read
+    contiguously are: the inner dims (a non-last axis: the axis keeps its own
+    stride, 0 when broadcast), or for a last axis or several axes every dim
+    from the first reduced one on.  A (T, T) causal or (B, 1, 1, T) padding
+    mask of last-axis attention scores is used in place, uncopied; axis=None
+    copies it to x's size."""
+    nd = len(shape)
+    m = mask.reshape((1,) * (nd - mask.ndim) + mask.shape)
+    if perm is not None:
+        m = m.transpose(perm)
+        shape = tuple(shape[i] for i in perm)
+        axes = tuple(range(nd - len(axes), nd))
+    a, b = axes[0], axes[-1]
+    columns = len(axes) == 1 and b < nd - 1
+    first = b + 1 if columns else a
+    tshape = tuple(shape[d] if d >= first else m.shape[d] for d in range(nd))
+    m = np.ascontiguousarray(np.broadcast_to(m, tshape))
+    full = np.broadcast_to(m, shape)
+    sn = full.strides[a] if columns else _prod(shape[b + 1 :])
+    return m, tuple(shape[:a]), tuple(full.strides[:a]), sn

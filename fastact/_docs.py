@@ -29,6 +29,28 @@ _AXIS = """
         input is one group of one element: it takes the default -1, 0, None
         or ``()`` (as NumPy's reductions)."""
 
+_WHERE = """
+    where : array_like of bool, optional
+        Which entries take part (True = keep), as ``jax.nn.softmax``'s
+        ``where``: broadcastable to x's shape by NumPy's rules (e.g. a
+        ``(T, T)`` causal mask for ``(B, H, T, T)`` attention scores, a
+        ``(B, 1, 1, T)`` padding mask).  Its dtype must be bool: any other
+        (float or integer 0/1 masks included) raises TypeError, as does a
+        ``numpy.ma.MaskedArray``; a shape that does not broadcast to x's
+        raises ValueError (both before anything is written).  Each group is
+        computed over its kept entries only, exactly as the unmasked op over
+        those entries (same special values and accuracy bounds); the
+        masked-out entries are exactly 0 (log_softmax: -inf), whatever they
+        hold (NaN and +-inf there are ignored); a group with nothing kept is
+        all 0 (-inf).  A kept NaN or +inf makes the kept entries of its
+        group NaN (the masked-out ones stay 0 / -inf).  None (the default)
+        is the unmasked op, unchanged.  The native kernels read the mask as
+        a broadcast view, never expanded to x's size, for a single axis
+        (last or not); several axes or axis=None expand it along the
+        reduced axes (and the ones after them), i.e. at most to x's size.
+        A mask sharing memory with ``out`` is fine: the result goes through
+        a temporary."""
+
 SOFTMAX = f"""Softmax along ``axis``: ``exp(x - m) / sum(exp(x - m))`` per group,
     with ``m`` the group's maximum (so no overflow).
 
@@ -36,6 +58,7 @@ SOFTMAX = f"""Softmax along ``axis``: ``exp(x - m) / sum(exp(x - m))`` per group
     ----------
     x : array_like
     {_AXIS.strip()}
+    {_WHERE.strip()}
     {_OUT.strip()}
 
     Returns
@@ -61,6 +84,7 @@ LOG_SOFTMAX = f"""Log-softmax along ``axis``: ``(x - m) - log(sum(exp(x - m)))``
     ----------
     x : array_like
     {_AXIS.strip()}
+    {_WHERE.strip()}
     {_OUT.strip()}
 
     Returns

@@ -1117,3 +1117,80 @@ def binary_cross_entropy_with_logits_with_grad(logits, target, weight, pos_weigh
             return (np.float32 if cnp.PyArray_TYPE(xa) == cnp.NPY_FLOAT32
                     else np.float64)(total), ya
     return _bce_general(logits, target, weight, pos_weight, reduction, grad_loss, out, True)
+# ------------------------------------------------ where= (masked softmax)
+# The masked entry of softmax / log_softmax: planned in Python (the mask's
+# broadcast view, ck.mask_view), then one kernel call; where=None never
+# comes here (fastact._api keeps the unmasked entry).
+
+cdef extern from "fastact.h" nogil:
+    enum:
+        FA_MASK_MAXDIMS
+        FA_NUM_MASKED
+        FA_FAMILY_MASKED
+    ctypedef struct fa_mask_view:
+        const unsigned char *base
+        int nd
+        size_t dims[64]
+        ptrdiff_t strides[64]
+        ptrdiff_t sn
+    void fa_masked_reduce(int op, int dtype, const void *x, void *y, const fa_mask_view *mask,
+                          size_t outer, size_t n, size_t inner)
+
+#: Masked op codes (FA_MASKED_OPS: the reductions that take where=).
+MASKED_NAMES = tuple(fa_op_name(FA_FAMILY_MASKED, i).decode() for i in range(FA_NUM_MASKED))
+MASKED_OPS = {name: i for i, name in enumerate(MASKED_NAMES)}
+
+
+def masked_reduce(int op, x, where, axis, out):
+    """Masked op ``op`` of MASKED_OPS (softmax, log_softmax) with
+    ``where`` (see fastact._docs): validated through fastact._checks as the
+    twin (x, axis, where, out, in that order), before anything is written."""
+    if op < 0 or op >= FA_NUM_MASKED:
+        raise ValueError(f"internal: unknown masked reduction {op}")
+    arr, work, result = ck.as_float(x)
+    axes = ck.normalize_axes(axis, arr.ndim)
+    mask = ck.as_mask(where, arr.shape)
+    ck.check_out(out, arr.shape, result)
+    if work != _F32 and work != _F64:
+        return getattr(_twin(), MASKED_NAMES[op])(arr, axis, where=mask, out=out)
+    xw = np.asarray(arr, dtype=work, order="C")
+    if not xw.flags.aligned:
+        xw = xw.copy()
+    shape = xw.shape
+    if not axes:
+        # groups of one element (0-d x, or axis=()): a trailing axis of 1
+        shape = shape + (1,)
+        xw = xw.reshape(shape)
+        mask = mask.reshape(mask.shape + (1,))
+        axes = (len(shape) - 1,)
+    perm, outer, n, inner = ck.plan(shape, axes)
+    m, dims, strides, sn = ck.mask_view(mask, shape, axes, perm)
+    if perm is not None:
+        xw = np.ascontiguousarray(xw.transpose(perm))
+    direct = perm is None and out is not None and out.shape == shape \
+        and ck.direct_out(out, xw, work, True) and not np.may_share_memory(out, m)
+    dst = out if direct else np.empty(xw.shape, work)
+    _check_run(xw, dst, cnp.PyArray_SIZE(xw))
+    cdef fa_mask_view mv
+    cdef int d
+    cdef cnp.ndarray ma = <cnp.ndarray?>m
+    if len(dims) > FA_MASK_MAXDIMS or (inner == 1 and n > 1 and sn != 1) \
+            or cnp.PyArray_ITEMSIZE(ma) != 1:
+        raise AssertionError("internal: the plan gave a mask the kernels cannot take")
+    mv.base = <const unsigned char *>cnp.PyArray_DATA(ma)
+    mv.nd = len(dims)
+    for d in range(mv.nd):
+        mv.dims[d] = <size_t>dims[d]
+        mv.strides[d] = <ptrdiff_t>strides[d]
+    mv.sn = <ptrdiff_t>sn
+    cdef const void *xp = cnp.PyArray_DATA(<cnp.ndarray>xw)
+    cdef void *yp = cnp.PyArray_DATA(<cnp.ndarray>dst)
+    cdef int dt = _dtype(<cnp.ndarray>xw)
+    cdef size_t so = outer, sn_ = n, si = inner
+    with nogil:
+        fa_masked_reduce(op, dt, xp, yp, &mv, so, sn_, si)
+    if perm is not None:
+        dst = dst.transpose(np.argsort(perm))
+    if dst.shape != arr.shape:
+        dst = dst.reshape(arr.shape)
+    return ck.deliver(dst, out, result)

@@ -69,6 +69,14 @@ def _prepare(x: Any, axis: AxisLike):
     return arr, axes, result, xw, axes
 
 
+def _prepare_mask(where: Any, shape: tuple, wshape: tuple) -> Optional[np.ndarray]:
+    """softmax's ``where`` (validated by ``ck.as_mask`` against x's ``shape``)
+    broadcast to the computing copy's shape ``wshape`` (a view), or None."""
+    if where is None:
+        return None
+    return np.broadcast_to(ck.as_mask(where, shape), shape).reshape(wshape)
+
+
 def _stats(xw: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(d, m, sm1)``: ``d = x - m`` with ``m`` the NaN-propagating group max
     (kept dims), and ``sm1 = sum(exp(d)) - 1`` with the terms at the maximum
@@ -84,31 +92,41 @@ def _stats(xw: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarra
 
 
 def softmax(
-    x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None
+    x: Any, axis: AxisLike = -1, *, where: Any = None, out: Optional[np.ndarray] = None
 ) -> Union[np.ndarray, np.floating]:
     arr, _, result, xw, axes = _prepare(x, axis)
+    mb = _prepare_mask(where, arr.shape, xw.shape)
     ck.check_out(out, arr.shape, result)
     with np.errstate(**_QUIET):
         if xw.size == 0:
             y = xw
-        else:
+        elif mb is None:
             m = np.max(xw, axis=axes, keepdims=True)
             e = np.exp(xw - m)
             y = e / e.sum(axis=axes, keepdims=True)
+        else:
+            xm = np.where(mb, xw, -np.inf)
+            m = np.max(xm, axis=axes, keepdims=True)
+            e = np.exp(xm - m)
+            y = np.where(mb, e / e.sum(axis=axes, keepdims=True), 0)
     return _deliver(y, out, result, arr.shape)
 
 
 def log_softmax(
-    x: Any, axis: AxisLike = -1, *, out: Optional[np.ndarray] = None
+    x: Any, axis: AxisLike = -1, *, where: Any = None, out: Optional[np.ndarray] = None
 ) -> Union[np.ndarray, np.floating]:
     arr, _, result, xw, axes = _prepare(x, axis)
+    mb = _prepare_mask(where, arr.shape, xw.shape)
     ck.check_out(out, arr.shape, result)
     with np.errstate(**_QUIET):
         if xw.size == 0:
             y = xw
-        else:
+        elif mb is None:
             d, _, sm1 = _stats(xw, axes)
             y = d - np.log1p(sm1)
+        else:
+            d, _, sm1 = _stats(np.where(mb, xw, -np.inf), axes)
+            y = np.where(mb, d - np.log1p(sm1), -np.inf)
     return _deliver(y, out, result, arr.shape)
 
 

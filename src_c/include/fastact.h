@@ -50,6 +50,7 @@ enum { FA_MAP2_OPS(FA_ENUM_, MAP2, _) FA_NUM_MAP2 };
 enum { FA_ELEM_LOSS_OPS(FA_ENUM_, ELEM_LOSS, _) FA_NUM_ELEM_LOSS };
 #undef FA_ENUM_REDUCE_
 #undef FA_ENUM_
+#define FA_ENUM_MASKED_(name, a, b) FA_##a##_##name,
 
 /* Family of an op, for fa_op_name. */
 enum { FA_FAMILY_REDUCE = 0, FA_FAMILY_MAP = 1, FA_FAMILY_LOSS = 2, FA_FAMILY_REDUCE2 = 3,
@@ -134,6 +135,32 @@ void fa_elem_loss(int op, int dtype, const void *x, const void *y, const void *w
 /* Index of the first label outside [0, C) that is not ignore_index, or -1. */
 ptrdiff_t fa_first_bad_label(const int64_t *label, size_t len, int64_t C,
                              int64_t ignore_index);
+
+/* where= (masked softmax / log_softmax, FA_MASKED_OPS): one byte per element
+ * of x (nonzero = kept) at byte offset
+ *   off(o) + i * sn + k
+ * for element (o, i, k) of the (outer, n, inner) view, off(o) the offset of
+ * outer index o over the outer dims (dims[0..nd), C order, strides in bytes,
+ * 0 along broadcast dims): the mask is never expanded to x's size.  The
+ * inner part is contiguous (k bytes); when inner == 1 (a last-axis
+ * reduction) sn must be 1. */
+#define FA_MASK_MAXDIMS 64
+typedef struct {
+    const uint8_t *base;
+    int nd;
+    size_t dims[FA_MASK_MAXDIMS];
+    ptrdiff_t strides[FA_MASK_MAXDIMS];
+    ptrdiff_t sn;
+} fa_mask_view;
+enum { FA_MASKED_OPS(FA_ENUM_MASKED_, MASKED, _) FA_NUM_MASKED };
+enum { FA_FAMILY_MASKED = 6 };
+/* Masked op `op` (FA_MASKED_softmax, FA_MASKED_log_softmax): y (x's shape,
+ * may be exactly x; must not otherwise overlap x or the mask) = the op over
+ * the kept entries of each group, 0 (log_softmax: -inf) at the others.
+ * Split over the threads as fa_reduce (rows, or chunks of columns); a long
+ * single row stays on one thread. */
+void fa_masked_reduce(int op, int dtype, const void *x, void *y, const fa_mask_view *mask,
+                      size_t outer, size_t n, size_t inner);
 
 #ifdef __cplusplus
 }

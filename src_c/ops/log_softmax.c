@@ -49,4 +49,57 @@ static void FA_FN(log_softmax_cols_range)(const T *x, T *y, size_t n, size_t inn
 }
 
 FA_EXPORT_REDUCE(log_softmax)
+
+/* where= (ops/masked_passes.h), as softmax's: masked-out entries are
+ * (-inf - m) - L = -inf exactly when m and L are finite; else the fix-up. */
+#include "ops/masked_passes.h"
+
+static void FA_FN(log_softmax_masked_row)(const T *x, const uint8_t *mk, T *y, size_t n)
+{
+    double m = FA_FN(mrow_max)(x, mk, y, n);
+    double L = log1p(FA_FN(mrow_sumexp_m1)(x, mk, n, m, y, 0));
+    FA_FN(mrow_log_softmax_out)(x, mk, y, n, m, L);
+    if (!isfinite(m) || !isfinite(L)) FA_FN(mrow_fixup)(mk, y, n, (T)-INFINITY);
+}
+
+/* columns: as softmax_masked_cols */
+static void FA_FN(log_softmax_masked_cols)(const T *x, const uint8_t *mk, ptrdiff_t sn, T *y,
+                                           size_t n, size_t inner, size_t w)
+{
+    for (size_t i = 0; i < n; i++) FA_FN(mrow_fill)(x + i * inner, mk + (ptrdiff_t)i * sn, y + i * inner, w);
+#if FA_VEC
+    T m[FA_CHUNK] = {0};
+    double L[FA_CHUNK];
+    int fix = 0;
+    size_t wp = FA_FN(pack_cols)(n);
+    if (wp == 0) { /* long columns: y read twice */
+        FA_FN(cols_max)(y, n, inner, w, m);
+        FA_FN(mvcols_sumexp_m1)(y, mk, sn, n, inner, w, m, NULL, L);
+        for (size_t k = 0; k < w; k++) {
+            L[k] = log1p(L[k]);
+            fix |= !isfinite(m[k]) || !isfinite(L[k]);
+        }
+        FA_FN(cols_log_softmax_out)(y, inner, y, inner, n, w, m, L);
+    } else {
+        T buf[FA_PACK_BYTES / sizeof(T)];
+        for (size_t c0 = 0; c0 < w; c0 += wp) {
+            size_t wc = w - c0 < wp ? w - c0 : wp;
+            FA_FN(cols_max_pack)(y + c0, n, inner, wc, m, buf);
+            FA_FN(mvcols_sumexp_m1)(buf, mk + c0, sn, n, wc, wc, m, NULL, L);
+            for (size_t k = 0; k < wc; k++) {
+                L[k] = log1p(L[k]);
+                fix |= !isfinite(m[k]) || !isfinite(L[k]);
+            }
+            FA_FN(cols_log_softmax_out)(buf, wc, y + c0, inner, n, wc, m, L);
+        }
+    }
+    if (!fix) return;
+#else
+    FA_FN(log_softmax_cols)(y, y, n, inner, w);
+#endif
+    for (size_t i = 0; i < n; i++)
+        FA_FN(mrow_fixup)(mk + (ptrdiff_t)i * sn, y + i * inner, w, (T)-INFINITY);
+}
+
+FA_EXPORT_MASKED(log_softmax)
 #endif /* FA_TEMPLATE */

@@ -12,6 +12,7 @@ static const char *const level_names[FA_NUM_LEVELS] = {"scalar", "sse2", "avx2",
 #define FA_TAB_COLS_(name, out, dt, lvl) FA_K(name##_columns, dt, lvl),
 #define FA_TAB_(name, dt, lvl) FA_K(name, dt, lvl),
 #define FA_TAB_COLS2_(name, dt, lvl) FA_K(name##_columns, dt, lvl),
+#define FA_TAB_MASKED_(name, dt, lvl) FA_K(name##_masked, dt, lvl),
 #define FA_TABLE_(dt, lvl)                                                      \
     {                                                                           \
         .esize = sizeof(FA_CTYPE_##dt),                                         \
@@ -25,6 +26,7 @@ static const char *const level_names[FA_NUM_LEVELS] = {"scalar", "sse2", "avx2",
         .reduce2 = {FA_REDUCE2_OPS(FA_TAB_, dt, lvl)},                          \
         .cols2 = {FA_REDUCE2_OPS(FA_TAB_COLS2_, dt, lvl)},                      \
         .elem_loss = {FA_ELEM_LOSS_OPS(FA_TAB_, dt, lvl)},                      \
+        .masked = {FA_MASKED_OPS(FA_TAB_MASKED_, dt, lvl)},                     \
     },
 #define FA_CTYPE_f32 float
 #define FA_CTYPE_f64 double
@@ -58,6 +60,7 @@ static const char *const loss_names[] = {FA_LOSS_OPS(FA_NAME_, _, _)};
 static const char *const reduce2_names[] = {FA_REDUCE2_OPS(FA_NAME_, _, _)};
 static const char *const map2_names[] = {FA_MAP2_OPS(FA_NAME_, _, _)};
 static const char *const elem_loss_names[] = {FA_ELEM_LOSS_OPS(FA_NAME_, _, _)};
+static const char *const masked_names[] = {FA_MASKED_OPS(FA_NAME_, _, _)};
 #define FA_KEEPS_(name, out, a, b) FA_KEEPS_##out,
 #define FA_KEEPS_SAME 1
 #define FA_KEEPS_REDUCED 0
@@ -73,6 +76,7 @@ const char *fa_op_name(int family, int op)
     if (family == FA_FAMILY_MAP2) return op < FA_NUM_MAP2 ? map2_names[op] : NULL;
     if (family == FA_FAMILY_ELEM_LOSS)
         return op < FA_NUM_ELEM_LOSS ? elem_loss_names[op] : NULL;
+    if (family == FA_FAMILY_MASKED) return op < FA_NUM_MASKED ? masked_names[op] : NULL;
     return NULL;
 }
 

@@ -35,6 +35,11 @@ typedef void (*fa_loss_grad_fn)(const void *x, const void *p, const int64_t *lab
                                 int64_t ignore_index, double eps, double g, const double *gvec,
                                 void *dx, void *loss, double *sum, double *wsum);
 
+/* masked reductions (FA_MASKED_OPS): outer indices [o0, o1) and columns
+ * [c0, c1) of the whole arrays (include/fastact.h, fa_mask_view) */
+typedef void (*fa_masked_fn)(const void *x, void *y, const fa_mask_view *mask, size_t o0,
+                             size_t o1, size_t n, size_t inner, size_t c0, size_t c1);
+
 /* The passes over one chunk of a long row (ops/long_row.c). */
 typedef struct {
     void (*stats)(const void *x, void *y, size_t n, double *m, double *sm1);
@@ -56,6 +61,7 @@ typedef struct {
     fa_reduce2_fn reduce2[FA_NUM_REDUCE2];
     fa_cols2_fn cols2[FA_NUM_REDUCE2];
     fa_elem_loss_fn elem_loss[FA_NUM_ELEM_LOSS];
+    fa_masked_fn masked[FA_NUM_MASKED];
 } fa_kernels;
 
 /* Test-only kernels (ops/test_kernels.c): the level's exponential and each of its
@@ -130,5 +136,13 @@ void fa_reduce_long_row(const fa_kernels *k, int op, const void *x, void *y, siz
 #define FA_DECL_LEVEL_(lvl, a) FA_DTYPES(FA_DECL_DTYPE_, lvl)
 FA_COMPILED_LEVELS(FA_DECL_LEVEL_, _)
 #undef FA_DECL_LEVEL_
+
+#define FA_DECL_MASKED_(name, dt, lvl)                                                        \
+    void FA_K(name##_masked, dt, lvl)(const void *, void *, const fa_mask_view *, size_t,    \
+                                      size_t, size_t, size_t, size_t, size_t);
+#define FA_DECL_MASKED_DTYPE_(dt, lvl) FA_MASKED_OPS(FA_DECL_MASKED_, dt, lvl)
+#define FA_DECL_MASKED_LEVEL_(lvl, a) FA_DTYPES(FA_DECL_MASKED_DTYPE_, lvl)
+FA_COMPILED_LEVELS(FA_DECL_MASKED_LEVEL_, _)
+#undef FA_DECL_MASKED_LEVEL_
 
 #endif /* FA_KERNELS_H */

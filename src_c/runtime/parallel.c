@@ -354,3 +354,48 @@ void fa_elem_loss(int op, int dtype, const void *x, const void *y, const void *w
         add_block_sums(bs, unused, blocks, sum, &ws);
     }
 }
+
+/* Masked reductions (where=): the split of run_reduce (chunks of columns
+ * for a non-last axis, else rows), each unit computing its own mask
+ * offsets from its outer index, so the results do not depend on it. */
+typedef struct {
+    fa_masked_fn fn;
+    const void *x;
+    void *y;
+    const fa_mask_view *mv;
+    size_t n, inner;
+} masked_job;
+
+static void masked_rows(void *ctx, size_t b, size_t e)
+{
+    const masked_job *j = (const masked_job *)ctx;
+    j->fn(j->x, j->y, j->mv, b, e, j->n, j->inner, 0, j->inner);
+}
+
+static void masked_col_chunks(void *ctx, size_t b, size_t e)
+{
+    const masked_job *j = (const masked_job *)ctx;
+    size_t nch = (j->inner + FA_CHUNK - 1) / FA_CHUNK;
+    for (size_t u = b; u < e; u++) {
+        size_t o = u / nch, c0 = (u % nch) * FA_CHUNK;
+        size_t c1 = c0 + FA_CHUNK < j->inner ? c0 + FA_CHUNK : j->inner;
+        j->fn(j->x, j->y, j->mv, o, o + 1, j->n, j->inner, c0, c1);
+    }
+}
+
+void fa_masked_reduce(int op, int dtype, const void *x, void *y, const fa_mask_view *mask,
+                      size_t outer, size_t n, size_t inner)
+{
+    masked_job j = {fa_active[dtype]->masked[op], x, y, mask, n, inner};
+    if (inner > 1 && outer * n * inner >= FA_PAR_MIN_REDUCE) {
+        size_t units = outer * ((inner + FA_CHUNK - 1) / FA_CHUNK);
+        if (units > 1) {
+            fa_parallel_for(units, masked_col_chunks, &j);
+            return;
+        }
+    }
+    if (outer < 2 || outer * n * inner < FA_PAR_MIN_REDUCE)
+        masked_rows(&j, 0, outer);
+    else
+        fa_parallel_for(outer, masked_rows, &j);
+}

@@ -424,6 +424,23 @@ static inline __m256d fa_avx2_f64_lsm(__m256d x, const fa_avx2_f64_lsm_k *k)
     return fa_vlsm_f64_avx2(x, k->m, k->L);
 }
 
+/* Masks of where= (as sse2.h): 8 / 4 mask bytes zero-extended to the
+ * lanes' width, nonzero = kept. */
+static inline __m256 fa_avx2_f32_mask_lanes(const uint8_t *p)
+{
+    __m256i w = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(w, _mm256_setzero_si256()));
+}
+static inline __m256 fa_avx2_f32_blend(__m256 m, __m256 v, __m256 f) { return _mm256_blendv_ps(f, v, m); }
+static inline __m256d fa_avx2_f64_mask_lanes(const uint8_t *p)
+{
+    int32_t b;
+    memcpy(&b, p, 4);
+    __m256i w = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(b));
+    return _mm256_castsi256_pd(_mm256_cmpgt_epi64(w, _mm256_setzero_si256()));
+}
+static inline __m256d fa_avx2_f64_blend(__m256d m, __m256d v, __m256d f) { return _mm256_blendv_pd(f, v, m); }
+
 #undef FA_NV32
 #undef FA_NV64
 #endif /* FA_SIMD_AVX2_H */

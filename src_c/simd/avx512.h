@@ -327,4 +327,18 @@ static inline __m512d fa_avx512_f64_lsm(__m512d x, const fa_avx512_f64_lsm_k *k)
     return fa_vlsm_f64_avx512(x, k->m, k->L);
 }
 
+/* Masks of where= (as sse2.h): one byte compare into a mask register. */
+static inline __mmask16 fa_avx512_f32_mask_lanes(const uint8_t *p)
+{
+    __m128i b = _mm_loadu_si128((const __m128i *)p);
+    return _mm_test_epi8_mask(b, b);
+}
+static inline __m512 fa_avx512_f32_blend(__mmask16 m, __m512 v, __m512 f) { return _mm512_mask_blend_ps(m, f, v); }
+static inline __mmask8 fa_avx512_f64_mask_lanes(const uint8_t *p)
+{
+    __m128i b = _mm_loadl_epi64((const __m128i *)p);
+    return (__mmask8)_mm_test_epi8_mask(b, b);
+}
+static inline __m512d fa_avx512_f64_blend(__mmask8 m, __m512d v, __m512d f) { return _mm512_mask_blend_pd(m, f, v); }
+
 #endif /* FA_SIMD_AVX512_H */

@@ -464,4 +464,28 @@ static inline __m128d fa_sse2_f64_lsm(__m128d x, const fa_sse2_f64_lsm_k *k)
     return fa_vlsm_f64_sse2(x, k->m, k->L);
 }
 
+/* Masks of where= (ops/masked_passes.h): mask_lanes(p) = the lanes whose
+ * mask byte p[l] (l < LANES) is nonzero; blend(m, v, f) = v in the lanes of
+ * m, else f (a select: NaN in the other lanes never reaches the result). */
+static inline __m128 fa_sse2_f32_mask_lanes(const uint8_t *p)
+{
+    int32_t b;
+    memcpy(&b, p, 4);
+    const __m128i z = _mm_setzero_si128();
+    __m128i w = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(b), z), z);
+    return _mm_castsi128_ps(_mm_cmpgt_epi32(w, z)); /* bytes 0..255 as positive int32 */
+}
+static inline __m128 fa_sse2_f32_blend(__m128 m, __m128 v, __m128 f)
+{
+    return _mm_or_ps(_mm_and_ps(m, v), _mm_andnot_ps(m, f));
+}
+static inline __m128d fa_sse2_f64_mask_lanes(const uint8_t *p)
+{
+    return _mm_castsi128_pd(_mm_set_epi64x(p[1] ? -1 : 0, p[0] ? -1 : 0));
+}
+static inline __m128d fa_sse2_f64_blend(__m128d m, __m128d v, __m128d f)
+{
+    return _mm_or_pd(_mm_and_pd(m, v), _mm_andnot_pd(m, f));
+}
+
 #endif /* FA_SIMD_SSE2_H */
