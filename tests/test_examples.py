@@ -36,3 +36,10 @@ def test_train_mlp_reaches_95_percent(args):
     assert min(accs.values()) > 0.95, out
     # the two backends compute the same functions: same predictions at the end
     assert abs(accs["native"] - accs["numpy"]) <= 1 / 360, out
+
+
+@pytest.mark.parametrize("args", [(), ("--dtype", "float64", "--seq", "48", "--heads", "2")])
+def test_attention_native_matches_twin_and_finite_differences(args):
+    out = _run("attention.py", *args)
+    assert out.rstrip().endswith("OK"), out
+    assert "max relative error" in out, out
