@@ -424,6 +424,20 @@ static inline __m256d fa_avx2_f64_lsm(__m256d x, const fa_avx2_f64_lsm_k *k)
     return fa_vlsm_f64_avx2(x, k->m, k->L);
 }
 
+/* Element-wise map primitives (as simd/sse2.h's; stream: p aligned to 32
+ * bytes). */
+static inline __m256 fa_avx2_f32_mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
+static inline __m256 fa_avx2_f32_le(__m256 a, __m256 b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
+static inline __m256 fa_avx2_f32_gt(__m256 a, __m256 b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+static inline __m256 fa_avx2_f32_blend(__m256 a, __m256 b, __m256 m) { return _mm256_blendv_ps(a, b, m); }
+static inline void fa_avx2_f32_stream(float *p, __m256 v) { _mm256_stream_ps(p, v); }
+static inline void fa_avx2_f32_fence(void) { _mm_sfence(); }
+static inline __m256d fa_avx2_f64_le(__m256d a, __m256d b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
+static inline __m256d fa_avx2_f64_gt(__m256d a, __m256d b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
+static inline __m256d fa_avx2_f64_blend(__m256d a, __m256d b, __m256d m) { return _mm256_blendv_pd(a, b, m); }
+static inline void fa_avx2_f64_stream(double *p, __m256d v) { _mm256_stream_pd(p, v); }
+static inline void fa_avx2_f64_fence(void) { _mm_sfence(); }
+
 #undef FA_NV32
 #undef FA_NV64
 #endif /* FA_SIMD_AVX2_H */

@@ -464,4 +464,27 @@ static inline __m128d fa_sse2_f64_lsm(__m128d x, const fa_sse2_f64_lsm_k *k)
     return fa_vlsm_f64_sse2(x, k->m, k->L);
 }
 
+/* Element-wise map primitives (ops/map_passes.h): f32/f64 mul, ordered
+ * compares (false where either operand is NaN), blend(a, b, m) = m ? b : a
+ * (exact selects, bits untouched), stream(p, v): a non-temporal store to p
+ * aligned to 16 bytes (no read of the line for ownership), and fence() to
+ * order the streamed stores before the pass returns. */
+static inline __m128 fa_sse2_f32_mul(__m128 a, __m128 b) { return _mm_mul_ps(a, b); }
+static inline __m128 fa_sse2_f32_le(__m128 a, __m128 b) { return _mm_cmple_ps(a, b); }
+static inline __m128 fa_sse2_f32_gt(__m128 a, __m128 b) { return _mm_cmpgt_ps(a, b); }
+static inline __m128 fa_sse2_f32_blend(__m128 a, __m128 b, __m128 m)
+{
+    return _mm_or_ps(_mm_and_ps(m, b), _mm_andnot_ps(m, a));
+}
+static inline void fa_sse2_f32_stream(float *p, __m128 v) { _mm_stream_ps(p, v); }
+static inline void fa_sse2_f32_fence(void) { _mm_sfence(); }
+static inline __m128d fa_sse2_f64_le(__m128d a, __m128d b) { return _mm_cmple_pd(a, b); }
+static inline __m128d fa_sse2_f64_gt(__m128d a, __m128d b) { return _mm_cmpgt_pd(a, b); }
+static inline __m128d fa_sse2_f64_blend(__m128d a, __m128d b, __m128d m)
+{
+    return _mm_or_pd(_mm_and_pd(m, b), _mm_andnot_pd(m, a));
+}
+static inline void fa_sse2_f64_stream(double *p, __m128d v) { _mm_stream_pd(p, v); }
+static inline void fa_sse2_f64_fence(void) { _mm_sfence(); }
+
 #endif /* FA_SIMD_SSE2_H */
