@@ -85,13 +85,17 @@ static inline size_t FA_FN(vtile_first)(const T *y, int st)
 {
     return st ? FA_TILE - FA_FN(vhead)(y) : FA_TILE;
 }
-/* y[0 .. n) = tile[0 .. n), n <= FA_TILE: whole vectors streamed when st and
- * y is vector-aligned, the rest with plain (partial) stores */
+/* y[0 .. n) = tile[0 .. n), n <= FA_TILE: when st, a head up to y's vector
+ * alignment with a partial store, then whole vectors streamed; else plain
+ * stores; the partial last vector with store_part. */
 static inline void FA_FN(vput_tile)(const T *tile, T *y, size_t n, int st)
 {
     size_t j = 0;
-    if (st && FA_FN(vhead)(y) == 0) {
-        for (; j + FA_ML <= n; j += FA_ML) FA_V(stream)(y + j, FA_V(loadu)(tile + j));
+    if (st) {
+        size_t r = FA_FN(vhead)(y);
+        if (r > n) r = n;
+        if (r > 0) FA_V(store_part)(y, r, FA_V(load_part)(tile, r, (T)0));
+        for (j = r; j + FA_ML <= n; j += FA_ML) FA_V(stream)(y + j, FA_V(loadu)(tile + j));
     } else {
         for (; j + FA_ML <= n; j += FA_ML) FA_V(storeu)(y + j, FA_V(loadu)(tile + j));
     }

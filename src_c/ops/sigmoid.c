@@ -24,6 +24,9 @@
 #else
 #include "ops/dtype.h"
 #include "simd/fa_math.h"
+#if FA_VEC
+#include "ops/map_passes.h"
+#endif
 
 #if FA_VEC
 /* the level's float64 traits, for both dtypes (float32 is computed in double) */
@@ -65,25 +68,56 @@ static void FA_FN(sigmoid_typed)(const T *x, T *y, size_t len, double p)
 {
     (void)p;
     double e[FA_TILE];
-    for (size_t j0 = 0; j0 < len; j0 += FA_TILE) {
-        size_t n = len - j0 < FA_TILE ? len - j0 : FA_TILE;
+#if FA_VEC
+    /* large outputs: each tile computed into o, then streamed to y
+     * (ops/map_passes.h); the first tile ends at a vector boundary of y */
+    T o[FA_TILE];
+    const int st = FA_FN(vstream_ok)(y, len);
+    const size_t first = FA_FN(vtile_first)(y, st);
+#else
+    const int st = 0;
+    const size_t first = FA_TILE;
+#endif
+    size_t n;
+    for (size_t j0 = 0; j0 < len; j0 += n) {
+        n = j0 == 0 ? first : FA_TILE;
+        if (n > len - j0) n = len - j0;
         const T *xs = x + j0;
+#if FA_VEC
+        T *ys = st ? o : y + j0;
+#else
         T *ys = y + j0;
+#endif
         for (size_t j = 0; j < n; j++) e[j] = -fabs((double)xs[j]);
         FA_FN(sigmoid_exp_tile)(e, n);
         /* y may be x: each element is read before its own store */
         for (size_t j = 0; j < n; j++) {
             double ej = e[j];
+            int pos = xs[j] >= 0;
             /* 1 + e = d + dl exactly (Fast2Sum, 1 >= e); q = num / d, then
              * num / (d + dl) = q (1 - dl / d) to 2^-106: the rounding of
              * 1 + e (up to 1 ULP of y) is removed, leaving e's error, the
-             * quotient's and the last sum's (measured <= 1.90 ULP at every level) */
+             * quotient's and the last sum's (measured <= 1.90 ULP at every
+             * level).  One division: 1 / d is q itself (x >= 0) or 1 - q
+             * (x < 0: 1/d = 1 - e/d; q <= 1/2 is off by 2^-53 relative, so
+             * 1 - q by <= 2^-53 of 1/d >= 1/2); a relative error 2^-52 in
+             * the correction term (itself <= 2^-53 q) moves the result by
+             * <= 2^-105 q. */
             double d = 1.0 + ej;
             double dl = (1.0 - d) + ej;
-            double q = (xs[j] >= 0 ? 1.0 : ej) / d;
-            ys[j] = (T)(q - q * (dl / d));
+            double q = (pos ? 1.0 : ej) / d;
+            double r = pos ? q : 1.0 - q;
+            ys[j] = (T)(q - q * (dl * r));
         }
+#if FA_VEC
+        if (st) FA_FN(vput_tile)(o, y + j0, n, st);
+#endif
     }
+#if FA_VEC
+    if (st) FA_V(fence)();
+#else
+    (void)st;
+#endif
 }
 
 FA_EXPORT_MAP(sigmoid)
