@@ -69,7 +69,8 @@ def test_sigmoid_accuracy_sizes(dt, n):
     if dt == np.float64 and not LD_OK64:
         pytest.skip("longdouble is float64 here")
     e = ulp_err(y, ref_sigmoid(x), dt)
-    assert e.max() <= (1.0 if dt == np.float32 else 2.0), e.max()
+    # float32: 0.5 ULP + 2^-8.5 (the float64 evaluation, see ops/sigmoid.c)
+    assert e.max() <= (0.503 if dt == np.float32 else 2.0), e.max()
     # the twin's float64 rides on np.exp, whose accuracy depends on the NumPy
     # version and its SIMD path (2.19 ULP in all measured with NumPy 1.25.2)
     et = ulp_err(tw.sigmoid(x), ref_sigmoid(x), dt)
@@ -95,7 +96,7 @@ def test_sigmoid_every_level_dense(level, dt):
     if dt == np.float64 and not LD_OK64:
         return
     e = ulp_err(y[fin], ref[fin], dt)
-    assert e.max() <= (1.0 if dt == np.float32 else 2.0), (level, float(e.max()))
+    assert e.max() <= (0.503 if dt == np.float32 else 2.0), (level, float(e.max()))
 
 
 @pytest.mark.parametrize("module", [fastact, tw], ids=["native", "twin"])
