@@ -69,7 +69,8 @@ def test_sigmoid_accuracy_sizes(dt, n):
     if dt == np.float64 and not LD_OK64:
         pytest.skip("longdouble is float64 here")
     e = ulp_err(y, ref_sigmoid(x), dt)
-    assert e.max() <= (1.0 if dt == np.float32 else 2.0), e.max()
+    # float32: 0.5 ULP + 2^-8.5 (the float64 evaluation, see ops/sigmoid.c)
+    assert e.max() <= (0.503 if dt == np.float32 else 2.0), e.max()
     # the twin's float64 rides on np.exp, whose accuracy depends on the NumPy
     # version and its SIMD path (2.19 ULP in all measured with NumPy 1.25.2)
     et = ulp_err(tw.sigmoid(x), ref_sigmoid(x), dt)
@@ -95,7 +96,7 @@ def test_sigmoid_every_level_dense(level, dt):
     if dt == np.float64 and not LD_OK64:
         return
     e = ulp_err(y[fin], ref[fin], dt)
-    assert e.max() <= (1.0 if dt == np.float32 else 2.0), (level, float(e.max()))
+    assert e.max() <= (0.503 if dt == np.float32 else 2.0), (level, float(e.max()))
 
 
 @pytest.mark.parametrize("module", [fastact, tw], ids=["native", "twin"])
@@ -301,3 +302,50 @@ def test_error_messages_equal():
                 call(m)
             msgs.append((type(ei.value), str(ei.value)))
         assert msgs[0] == msgs[1]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dt", DTYPES, ids=["f32", "f64"])
+def test_streamed_outputs_every_level(level, dt):
+    """Outputs of >= 4 MiB take the streaming-store path of the maps: every
+    head offset (out= views starting 0..3 elements into an aligned buffer),
+    in place, odd lengths; the same bits as the twin (the exact ops) and as
+    the cached path (sigmoid, sigmoid_backward: on the same elements in
+    pieces below the threshold)."""
+    n = (5 << 20) // np.dtype(dt).itemsize + 13
+    g = mixed(n, dt, "sg")
+    x = mixed(n, dt, "sx")
+    x[::9] = 0.0
+    x[5::17] = np.nan
+    y = np.clip(mixed(n, dt, "sy") / 16 + 0.5, 0, 1).astype(dt)
+    prev = native._set_kernel_level(level)
+    t0 = fastact.get_num_threads()
+    try:
+        fastact.set_num_threads(1)
+        for off in range(4):
+            buf = np.full(n + 8, 7.0, dt)
+            o = buf[off:off + n]
+            for f, args, ref in ((fastact.relu, (x,), tw.relu(x)),
+                                 (fastact.leaky_relu, (x, 0.1), tw.leaky_relu(x, 0.1)),
+                                 (fastact.relu_backward, (g, x), tw.relu_backward(g, x)),
+                                 (fastact.leaky_relu_backward, (g, x, 0.3),
+                                  tw.leaky_relu_backward(g, x, 0.3))):
+                f(*args, out=o)
+                same(o, ref)
+                assert (buf[:off] == 7).all() and (buf[off + n:] == 7).all()
+            piece = 1 << 16  # below the streaming threshold
+            for f, args in ((fastact.sigmoid, (x,)), (fastact.sigmoid_backward, (g, y))):
+                f(*args, out=o)
+                cached = np.concatenate([f(*(a[i:i + piece] for a in args))
+                                         for i in range(0, n, piece)])
+                same(o, cached)
+                assert (buf[:off] == 7).all() and (buf[off + n:] == 7).all()
+        z = x.copy()
+        fastact.relu(z, out=z)
+        same(z, tw.relu(x))
+        h = g.copy()
+        fastact.relu_backward(h, x, out=h)
+        same(h, tw.relu_backward(g, x))
+    finally:
+        fastact.set_num_threads(t0)
+        native._set_kernel_level(prev)

@@ -374,3 +374,41 @@ def test_exports():
     for op in OPS:
         assert op in fastact.__all__ and op in twin.__all__
         assert "eps" in getattr(fastact, op).__doc__ and getattr(fastact, op).__doc__ is getattr(twin, op).__doc__
+
+
+def _bits_equal(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+    np.testing.assert_array_equal(np.where(np.isnan(a), 0, a).view(np.uint8),
+                                  np.where(np.isnan(b), 0, b).view(np.uint8))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("op", OPS)
+def test_streamed_rows_every_level(op, dt, level):
+    """Outputs of >= 4 MiB (the rows' output passes stream their stores):
+    every head offset of out=, in place on g and on y, the same bits as the
+    same rows computed a few at a time (below the threshold)."""
+    rows, n = 37, (5 << 20) // np.dtype(dt).itemsize // 37 + 3
+    g, y = inputs(op, (rows, n), -1, dt, seed=3)
+    f = getattr(fastact, op)
+    prev = native._set_kernel_level(level)
+    t0 = fastact.get_num_threads()
+    try:
+        fastact.set_num_threads(1)
+        exp = np.concatenate([f(g[i:i + 2], y[i:i + 2], axis=-1) for i in range(0, rows, 2)])
+        for off in range(4):
+            buf = np.full(rows * n + 8, 7.0, dt)
+            o = buf[off:off + rows * n].reshape(rows, n)
+            f(g, y, axis=-1, out=o)
+            _bits_equal(o, exp)
+            assert (buf[:off] == 7).all() and (buf[off + rows * n:] == 7).all()
+        for which in (0, 1):
+            a, b = g.copy(), y.copy()
+            f(a, b, axis=-1, out=(a, b)[which])
+            _bits_equal((a, b)[which], exp)
+    finally:
+        fastact.set_num_threads(t0)
+        native._set_kernel_level(prev)

@@ -12,6 +12,9 @@
  * 2^-53 |s| + n 2^-106 sum|terms|, far below the output's rounding. */
 #include "simd/fa_math.h"
 #include "ops/passes.h" /* ops/dtype.h; at the SIMD levels the vector exponential (vexp_row) */
+#if FA_VEC
+#include "ops/map_passes.h" /* streamed output tiles (vput_tile) */
+#endif
 
 #ifndef FA_BW_LANES
 /* independent accumulators per row: two AVX-512 vectors of doubles, enough
@@ -209,16 +212,24 @@ static inline void FA_FN(bw_cols_range)(const T *g, const T *y, T *out, size_t n
         cols(g + c, y + c, out + c, n, inner, c1 - c < FA_CHUNK ? c1 - c : FA_CHUNK);
 }
 
+/* st (rows): the call's whole output (outer * n elements, one thread's
+ * share) is at least FA_STREAM_BYTES, so the rows' output passes stream
+ * their stores (ops/map_passes.h; at the SIMD levels only). */
 static inline void FA_FN(bw_groups)(const T *g, const T *y, T *out, size_t outer, size_t n,
                                     size_t inner,
-                                    void (*row)(const T *, const T *, T *, size_t),
+                                    void (*row)(const T *, const T *, T *, size_t, int),
                                     void (*cols)(const T *, const T *, T *, size_t, size_t,
                                                  size_t))
 {
     if (n == 0) return;
+#if FA_VEC
+    const int st = inner == 1 && FA_FN(vstream_ok)(out, outer * n);
+#else
+    const int st = 0;
+#endif
     for (size_t o = 0; o < outer; o++) {
         size_t off = o * n * inner;
-        if (inner == 1) row(g + off, y + off, out + off, n);
+        if (inner == 1) row(g + off, y + off, out + off, n, st);
         else FA_FN(bw_cols_range)(g + off, y + off, out + off, n, inner, 0, inner, cols);
     }
 }

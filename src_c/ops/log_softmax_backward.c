@@ -84,7 +84,7 @@ static inline T FA_FN(lsb_one)(T g, T e, double s, double lo)
 #endif
 }
 
-static void FA_FN(log_softmax_backward_row)(const T *g, const T *y, T *out, size_t n)
+static void FA_FN(log_softmax_backward_row)(const T *g, const T *y, T *out, size_t n, int st)
 {
     /* the sum pass reads g and fetches y for the output pass; the output
      * pass fetches the next row's g */
@@ -94,8 +94,23 @@ static void FA_FN(log_softmax_backward_row)(const T *g, const T *y, T *out, size
         size_t len = n - j0 < FA_TILE ? n - j0 : FA_TILE;
         FA_FN(bw_prefetch)(g + n + j0, len);
         FA_FN(lsb_exp_tile)(y + j0, len, e);
-        for (size_t j = 0; j < len; j++) out[j0 + j] = FA_FN(lsb_one)(g[j0 + j], e[j], s, lo);
+#if FA_VEC
+        /* st: the tile computed into e itself (each e[j] read before its
+         * store), then streamed to out; out may be g or y (read first) */
+        T *os = st ? e : out + j0;
+#else
+        T *os = out + j0;
+#endif
+        for (size_t j = 0; j < len; j++) os[j] = FA_FN(lsb_one)(g[j0 + j], e[j], s, lo);
+#if FA_VEC
+        if (st) FA_FN(vput_tile)(e, out + j0, len, st);
+#endif
     }
+#if FA_VEC
+    if (st) FA_V(fence)();
+#else
+    (void)st;
+#endif
 }
 
 /* The output of w columns: gs rows gss apart (packed, or g itself), y and

@@ -71,7 +71,7 @@ static inline void FA_FN(mrow_fill)(const T *x, const uint8_t *mk, T *y, size_t 
 #if FA_VEC
     const FA_V(t) ninf = FA_V(set1)((T)-INFINITY);
     for (; j + FA_V(LANES) <= n; j += FA_V(LANES))
-        FA_V(storeu)(y + j, FA_V(blend)(FA_V(mask_lanes)(mk + j), FA_V(loadu)(x + j), ninf));
+        FA_V(storeu)(y + j, FA_V(blend)(ninf, FA_V(loadu)(x + j), FA_V(mask_lanes)(mk + j)));
 #endif
     for (; j < n; j++) y[j] = mk[j] ? x[j] : (T)-INFINITY;
 }
@@ -89,12 +89,12 @@ static inline T FA_FN(mrow_fill_max)(const T *x, const uint8_t *mk, T *y, size_t
     size_t j = 0;
     for (; j + 4 * VL <= n; j += 4 * VL)
         for (int i = 0; i < 4; i++) {
-            FA_V(t) v = FA_V(blend)(FA_V(mask_lanes)(mk + j + i * VL), FA_V(loadu)(x + j + i * VL), ninf);
+            FA_V(t) v = FA_V(blend)(ninf, FA_V(loadu)(x + j + i * VL), FA_V(mask_lanes)(mk + j + i * VL));
             FA_V(storeu)(y + j + i * VL, v);
             mv[i] = FA_V(max)(v, mv[i]); /* v first: NaN skipped */
         }
     for (; j + VL <= n; j += VL) {
-        FA_V(t) v = FA_V(blend)(FA_V(mask_lanes)(mk + j), FA_V(loadu)(x + j), ninf);
+        FA_V(t) v = FA_V(blend)(ninf, FA_V(loadu)(x + j), FA_V(mask_lanes)(mk + j));
         FA_V(storeu)(y + j, v);
         mv[0] = FA_V(max)(v, mv[0]);
     }
@@ -135,9 +135,9 @@ static inline T FA_FN(mvrow_max)(const T *x, const uint8_t *mk, size_t n)
     size_t j = 0;
     for (; j + 4 * VL <= n; j += 4 * VL)
         for (int i = 0; i < 4; i++)
-            mv[i] = FA_V(max)(FA_V(blend)(FA_V(mask_lanes)(mk + j + i * VL), FA_V(loadu)(x + j + i * VL), ninf), mv[i]);
+            mv[i] = FA_V(max)(FA_V(blend)(ninf, FA_V(loadu)(x + j + i * VL), FA_V(mask_lanes)(mk + j + i * VL)), mv[i]);
     for (; j + VL <= n; j += VL)
-        mv[0] = FA_V(max)(FA_V(blend)(FA_V(mask_lanes)(mk + j), FA_V(loadu)(x + j), ninf), mv[0]);
+        mv[0] = FA_V(max)(FA_V(blend)(ninf, FA_V(loadu)(x + j), FA_V(mask_lanes)(mk + j)), mv[0]);
     T m = FA_V(hmax)(FA_V(max)(FA_V(max)(mv[0], mv[1]), FA_V(max)(mv[2], mv[3])));
     for (; j < n; j++) m = mk[j] ? FA_MAX(m, x[j]) : m;
     return m;
@@ -148,12 +148,12 @@ static inline void FA_FN(msumexp_steps)(int nv, const FA_V(t) *x, FA_V(t) m, con
                                         FA_MACC(acc) *acc, FA_MACC(cnt) *cnt, FA_V(t) *e)
 {
     FA_V(t) hi[FA_V(U_SUM)], lo[FA_V(U_SUM)];
-    for (int i = 0; i < nv; i++) hi[i] = FA_V(two_diff)(FA_V(blend)(valid[i], x[i], m), m, &lo[i]);
+    for (int i = 0; i < nv; i++) hi[i] = FA_V(two_diff)(FA_V(blend)(m, x[i], valid[i]), m, &lo[i]);
     FA_V(expn)(nv, hi, lo, e);
     const FA_V(t) zero = FA_V(set1)((T)0);
     for (int i = 0; i < nv; i++) {
         FA_MACC(acc_add)(&acc[i], e[i], hi[i], &valid[i], cnt);
-        e[i] = FA_V(blend)(valid[i], e[i], zero);
+        e[i] = FA_V(blend)(zero, e[i], valid[i]);
     }
 }
 
@@ -222,12 +222,12 @@ static inline void FA_FN(mvrow_log_softmax_out)(const T *x, const uint8_t *mk, T
     const FA_V(t) ninf = FA_V(set1)((T)-INFINITY);
     size_t j = 0;
     for (; j + VL <= n; j += VL)
-        FA_V(storeu)(y + j, FA_V(blend)(FA_V(mask_lanes)(mk + j), FA_V(lsm)(FA_V(loadu)(x + j), &k), ninf));
+        FA_V(storeu)(y + j, FA_V(blend)(ninf, FA_V(lsm)(FA_V(loadu)(x + j), &k), FA_V(mask_lanes)(mk + j)));
     if (j < n) {
         uint8_t mb[VL] = {0};
         memcpy(mb, mk + j, n - j);
         FA_V(store_part)(y + j, n - j,
-                         FA_V(blend)(FA_V(mask_lanes)(mb), FA_V(lsm)(FA_V(load_part)(x + j, n - j, (T)0), &k), ninf));
+                         FA_V(blend)(ninf, FA_V(lsm)(FA_V(load_part)(x + j, n - j, (T)0), &k), FA_V(mask_lanes)(mb)));
     }
 }
 /* ------------------------------------------ vector pass of the columns
@@ -270,11 +270,11 @@ static inline void FA_FN(mvcols_sumexp_m1)(const T *x, const uint8_t *mk, ptrdif
                 xv = FA_V(load_part)(xr + c, rem, (T)0);
                 mv = FA_V(load_part)(m + c, rem, (T)0);
             }
-            hi = FA_V(two_diff)(FA_V(blend)(valid, xv, mv), mv, &lo);
+            hi = FA_V(two_diff)(FA_V(blend)(mv, xv, valid), mv, &lo);
             FA_V(expn)(1, &hi, &lo, &e);
             FA_FN(vcol_add)(&st, c, e, hi, &valid);
             if (yr) {
-                e = FA_V(blend)(valid, e, zero);
+                e = FA_V(blend)(zero, e, valid);
                 if (c < wf) FA_V(storeu)(yr + c, e);
                 else FA_V(store_part)(yr + c, rem, e);
             }

@@ -7,13 +7,24 @@
 #else
 #include "ops/dtype.h"
 
+#if FA_VEC
+#include "ops/map_passes.h"
+/* x <= 0 (ordered: false for NaN) selects +0.0, else x itself */
+static inline FA_V(t) FA_FN(vrelu)(FA_V(t) z, FA_V(t) v) { return FA_V(blend)(v, z, FA_V(le)(v, z)); }
+#endif
+
 static void FA_FN(relu_typed)(const T *x, T *y, size_t len, double p)
 {
     (void)p;
+#if FA_VEC
+    const FA_V(t) z = FA_V(set1)((T)0);
+    FA_VMAP1(x, y, len, FA_FN(vrelu), z);
+#else
     for (size_t i = 0; i < len; i++) {
         T v = x[i];
         y[i] = !(v <= 0) ? v : (T)0;
     }
+#endif
 }
 
 FA_EXPORT_MAP(relu)

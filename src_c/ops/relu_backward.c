@@ -9,10 +9,23 @@
 #else
 #include "ops/dtype.h"
 
+#if FA_VEC
+#include "ops/map_passes.h"
+static inline FA_V(t) FA_FN(vrelu_bw)(FA_V(t) z, FA_V(t) g, FA_V(t) x)
+{
+    return FA_V(blend)(g, z, FA_V(le)(x, z));
+}
+#endif
+
 static void FA_FN(relu_backward_typed)(const T *g, const T *x, T *y, size_t len, double p)
 {
     (void)p;
+#if FA_VEC
+    const FA_V(t) z = FA_V(set1)((T)0);
+    FA_VMAP2(g, x, y, len, FA_FN(vrelu_bw), z);
+#else
     for (size_t i = 0; i < len; i++) y[i] = !(x[i] <= 0) ? g[i] : (T)0;
+#endif
 }
 
 FA_EXPORT_MAP2(relu_backward)

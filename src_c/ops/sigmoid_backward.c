@@ -13,14 +13,39 @@
 #include "ops/instantiate.h"
 #else
 #include "ops/dtype.h"
+#if FA_VEC
+#include "ops/map_passes.h"
+#endif
 
-static void FA_FN(sigmoid_backward_typed)(const T *g, const T *yv, T *d, size_t len, double p)
+/* d[i] for i < len (the arithmetic, plain C the compiler vectorises) */
+static inline void FA_FN(sbw_map)(const T *g, const T *yv, T *d, size_t len)
 {
-    (void)p;
     for (size_t i = 0; i < len; i++) {
         double y = (double)yv[i];
         d[i] = (T)(((double)g[i] * (1.0 - y)) * y);
     }
+}
+
+static void FA_FN(sigmoid_backward_typed)(const T *g, const T *yv, T *d, size_t len, double p)
+{
+    (void)p;
+#if FA_VEC
+    /* large outputs: tiles on the stack streamed to d (ops/map_passes.h);
+     * d may be g or yv: each tile is read before its stores */
+    if (FA_FN(vstream_ok)(d, len)) {
+        T o[FA_TILE];
+        size_t n;
+        for (size_t j0 = 0; j0 < len; j0 += n) {
+            n = j0 == 0 ? FA_FN(vtile_first)(d, 1) : FA_TILE;
+            if (n > len - j0) n = len - j0;
+            FA_FN(sbw_map)(g + j0, yv + j0, o, n);
+            FA_FN(vput_tile)(o, d + j0, n, 1);
+        }
+        FA_V(fence)();
+        return;
+    }
+#endif
+    FA_FN(sbw_map)(g, yv, d, len);
 }
 
 FA_EXPORT_MAP2(sigmoid_backward)

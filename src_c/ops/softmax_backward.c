@@ -26,17 +26,34 @@ static inline T FA_FN(sbw_one)(T g, T y, double s, double lo)
 #endif
 }
 
-static void FA_FN(softmax_backward_row)(const T *g, const T *y, T *out, size_t n)
+static void FA_FN(softmax_backward_row)(const T *g, const T *y, T *out, size_t n, int st)
 {
     double lo, s = FA_FN(bw_row_sum)(g, y, n, NULL, &lo);
+#if FA_VEC
+    T o[FA_TILE]; /* st: the tile computed here, then streamed to out */
+#endif
     /* the output pass reads the row from cache: fetch the next row (its
-     * dot pass reads memory) meanwhile */
+     * dot pass reads memory) meanwhile.  out may be g or y: each tile is
+     * read before its own stores (streamed or not). */
     for (size_t j0 = 0; j0 < n; j0 += FA_TILE) {
         size_t len = n - j0 < FA_TILE ? n - j0 : FA_TILE;
         FA_FN(bw_prefetch)(g + n + j0, len);
         FA_FN(bw_prefetch)(y + n + j0, len);
-        for (size_t j = j0; j < j0 + len; j++) out[j] = FA_FN(sbw_one)(g[j], y[j], s, lo);
+#if FA_VEC
+        T *os = st ? o : out + j0;
+#else
+        T *os = out + j0;
+#endif
+        for (size_t j = 0; j < len; j++) os[j] = FA_FN(sbw_one)(g[j0 + j], y[j0 + j], s, lo);
+#if FA_VEC
+        if (st) FA_FN(vput_tile)(o, out + j0, len, st);
+#endif
     }
+#if FA_VEC
+    if (st) FA_V(fence)();
+#else
+    (void)st;
+#endif
 }
 
 /* The output of w columns: gs, ys rows ss apart (the packed copies, or g

@@ -431,7 +431,6 @@ static inline __m256 fa_avx2_f32_mask_lanes(const uint8_t *p)
     __m256i w = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
     return _mm256_castsi256_ps(_mm256_cmpgt_epi32(w, _mm256_setzero_si256()));
 }
-static inline __m256 fa_avx2_f32_blend(__m256 m, __m256 v, __m256 f) { return _mm256_blendv_ps(f, v, m); }
 static inline __m256d fa_avx2_f64_mask_lanes(const uint8_t *p)
 {
     int32_t b;
@@ -439,7 +438,20 @@ static inline __m256d fa_avx2_f64_mask_lanes(const uint8_t *p)
     __m256i w = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(b));
     return _mm256_castsi256_pd(_mm256_cmpgt_epi64(w, _mm256_setzero_si256()));
 }
-static inline __m256d fa_avx2_f64_blend(__m256d m, __m256d v, __m256d f) { return _mm256_blendv_pd(f, v, m); }
+
+/* Element-wise map primitives (as simd/sse2.h's; stream: p aligned to 32
+ * bytes). */
+static inline __m256 fa_avx2_f32_mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
+static inline __m256 fa_avx2_f32_le(__m256 a, __m256 b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
+static inline __m256 fa_avx2_f32_gt(__m256 a, __m256 b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+static inline __m256 fa_avx2_f32_blend(__m256 a, __m256 b, __m256 m) { return _mm256_blendv_ps(a, b, m); }
+static inline void fa_avx2_f32_stream(float *p, __m256 v) { _mm256_stream_ps(p, v); }
+static inline void fa_avx2_f32_fence(void) { _mm_sfence(); }
+static inline __m256d fa_avx2_f64_le(__m256d a, __m256d b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
+static inline __m256d fa_avx2_f64_gt(__m256d a, __m256d b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
+static inline __m256d fa_avx2_f64_blend(__m256d a, __m256d b, __m256d m) { return _mm256_blendv_pd(a, b, m); }
+static inline void fa_avx2_f64_stream(double *p, __m256d v) { _mm256_stream_pd(p, v); }
+static inline void fa_avx2_f64_fence(void) { _mm_sfence(); }
 
 #undef FA_NV32
 #undef FA_NV64

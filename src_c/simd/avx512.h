@@ -333,12 +333,24 @@ static inline __mmask16 fa_avx512_f32_mask_lanes(const uint8_t *p)
     __m128i b = _mm_loadu_si128((const __m128i *)p);
     return _mm_test_epi8_mask(b, b);
 }
-static inline __m512 fa_avx512_f32_blend(__mmask16 m, __m512 v, __m512 f) { return _mm512_mask_blend_ps(m, f, v); }
 static inline __mmask8 fa_avx512_f64_mask_lanes(const uint8_t *p)
 {
     __m128i b = _mm_loadl_epi64((const __m128i *)p);
     return (__mmask8)_mm_test_epi8_mask(b, b);
 }
-static inline __m512d fa_avx512_f64_blend(__mmask8 m, __m512d v, __m512d f) { return _mm512_mask_blend_pd(m, f, v); }
+
+/* Element-wise map primitives (as simd/sse2.h's; masks in mask registers;
+ * stream: p aligned to 64 bytes, one whole line). */
+static inline __m512 fa_avx512_f32_mul(__m512 a, __m512 b) { return _mm512_mul_ps(a, b); }
+static inline __mmask16 fa_avx512_f32_le(__m512 a, __m512 b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
+static inline __mmask16 fa_avx512_f32_gt(__m512 a, __m512 b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+static inline __m512 fa_avx512_f32_blend(__m512 a, __m512 b, __mmask16 m) { return _mm512_mask_blend_ps(m, a, b); }
+static inline void fa_avx512_f32_stream(float *p, __m512 v) { _mm512_stream_ps(p, v); }
+static inline void fa_avx512_f32_fence(void) { _mm_sfence(); }
+static inline __mmask8 fa_avx512_f64_le(__m512d a, __m512d b) { return _mm512_cmp_pd_mask(a, b, _CMP_LE_OQ); }
+static inline __mmask8 fa_avx512_f64_gt(__m512d a, __m512d b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+static inline __m512d fa_avx512_f64_blend(__m512d a, __m512d b, __mmask8 m) { return _mm512_mask_blend_pd(m, a, b); }
+static inline void fa_avx512_f64_stream(double *p, __m512d v) { _mm512_stream_pd(p, v); }
+static inline void fa_avx512_f64_fence(void) { _mm_sfence(); }
 
 #endif /* FA_SIMD_AVX512_H */

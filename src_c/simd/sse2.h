@@ -465,8 +465,9 @@ static inline __m128d fa_sse2_f64_lsm(__m128d x, const fa_sse2_f64_lsm_k *k)
 }
 
 /* Masks of where= (ops/masked_passes.h): mask_lanes(p) = the lanes whose
- * mask byte p[l] (l < LANES) is nonzero; blend(m, v, f) = v in the lanes of
- * m, else f (a select: NaN in the other lanes never reaches the result). */
+ * mask byte p[l] (l < LANES) is nonzero, a lane mask for blend (below:
+ * blend(f, v, m) = v in the lanes of m, else f; a select, so NaN in the
+ * other lanes never reaches the result). */
 static inline __m128 fa_sse2_f32_mask_lanes(const uint8_t *p)
 {
     int32_t b;
@@ -475,17 +476,32 @@ static inline __m128 fa_sse2_f32_mask_lanes(const uint8_t *p)
     __m128i w = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(b), z), z);
     return _mm_castsi128_ps(_mm_cmpgt_epi32(w, z)); /* bytes 0..255 as positive int32 */
 }
-static inline __m128 fa_sse2_f32_blend(__m128 m, __m128 v, __m128 f)
-{
-    return _mm_or_ps(_mm_and_ps(m, v), _mm_andnot_ps(m, f));
-}
 static inline __m128d fa_sse2_f64_mask_lanes(const uint8_t *p)
 {
     return _mm_castsi128_pd(_mm_set_epi64x(p[1] ? -1 : 0, p[0] ? -1 : 0));
 }
-static inline __m128d fa_sse2_f64_blend(__m128d m, __m128d v, __m128d f)
+
+/* Element-wise map primitives (ops/map_passes.h): f32/f64 mul, ordered
+ * compares (false where either operand is NaN), blend(a, b, m) = m ? b : a
+ * (exact selects, bits untouched), stream(p, v): a non-temporal store to p
+ * aligned to 16 bytes (no read of the line for ownership), and fence() to
+ * order the streamed stores before the pass returns. */
+static inline __m128 fa_sse2_f32_mul(__m128 a, __m128 b) { return _mm_mul_ps(a, b); }
+static inline __m128 fa_sse2_f32_le(__m128 a, __m128 b) { return _mm_cmple_ps(a, b); }
+static inline __m128 fa_sse2_f32_gt(__m128 a, __m128 b) { return _mm_cmpgt_ps(a, b); }
+static inline __m128 fa_sse2_f32_blend(__m128 a, __m128 b, __m128 m)
 {
-    return _mm_or_pd(_mm_and_pd(m, v), _mm_andnot_pd(m, f));
+    return _mm_or_ps(_mm_and_ps(m, b), _mm_andnot_ps(m, a));
 }
+static inline void fa_sse2_f32_stream(float *p, __m128 v) { _mm_stream_ps(p, v); }
+static inline void fa_sse2_f32_fence(void) { _mm_sfence(); }
+static inline __m128d fa_sse2_f64_le(__m128d a, __m128d b) { return _mm_cmple_pd(a, b); }
+static inline __m128d fa_sse2_f64_gt(__m128d a, __m128d b) { return _mm_cmpgt_pd(a, b); }
+static inline __m128d fa_sse2_f64_blend(__m128d a, __m128d b, __m128d m)
+{
+    return _mm_or_pd(_mm_and_pd(m, b), _mm_andnot_pd(m, a));
+}
+static inline void fa_sse2_f64_stream(double *p, __m128d v) { _mm_stream_pd(p, v); }
+static inline void fa_sse2_f64_fence(void) { _mm_sfence(); }
 
 #endif /* FA_SIMD_SSE2_H */
