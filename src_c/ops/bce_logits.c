@@ -50,43 +50,9 @@
 #else
 #include "ops/dtype.h"
 #include "simd/fa_math.h"
-
-#if FA_VEC
-/* the level's float64 traits, for both dtypes (float32 is computed in double) */
-#undef FA_VD
-#define FA_VD(name) FA_CAT4(fa_, FA_ISA, _f64_, name)
-#endif
+#include "ops/exp_tile.h"
 
 #define FA_BCE_LANES 8
-
-/* d[j] = exp(d[j]) for d[j] <= 0 (-inf included) or NaN, j < n <= FA_TILE
- * (as sigmoid's tile). */
-static inline void FA_FN(bce_exp_tile)(double *d, size_t n)
-{
-#if FA_VEC
-    enum { U = FA_VD(U_SUM), L = FA_VD(LANES) };
-    FA_VD(t) hi[U], lo[U], e[U];
-    for (int i = 0; i < U; i++) lo[i] = FA_VD(set1)(0.0);
-    size_t j = 0;
-    for (; j + U * L <= n; j += U * L) {
-        for (int i = 0; i < U; i++) hi[i] = FA_VD(loadu)(d + j + i * L);
-        FA_VD(expn)(U, hi, lo, e);
-        for (int i = 0; i < U; i++) FA_VD(storeu)(d + j + i * L, e[i]);
-    }
-    for (; j + L <= n; j += L) {
-        hi[0] = FA_VD(loadu)(d + j);
-        FA_VD(expn)(1, hi, lo, e);
-        FA_VD(storeu)(d + j, e[0]);
-    }
-    if (j < n) {
-        hi[0] = FA_VD(load_part)(d + j, n - j, 0.0);
-        FA_VD(expn)(1, hi, lo, e);
-        FA_VD(store_part)(d + j, n - j, e[0]);
-    }
-#else
-    for (size_t j = 0; j < n; j++) d[j] = fa_exp_nonpos_f64(d[j], 0.0);
-#endif
-}
 
 #if FA_DTYPE == 32
 /* l[j] = log1p(e[j]) for e[j] in [0, 1] (or NaN), float32's: plain C the
@@ -211,7 +177,7 @@ static void FA_FN(bce_logits_typed)(const T *x, const T *y, const T *w, size_t w
         size_t n = i1 - b < FA_TILE ? i1 - b : FA_TILE;
         const T *xs = x + b, *ys = y + b;
         for (size_t j = 0; j < n; j++) e[j] = -fabs((double)xs[j]);
-        FA_FN(bce_exp_tile)(e, n);
+        FA_FN(exp_tile_d)(e, n, 1);
         if (w) FA_FN(bce_gather)(w, w_row, w_col, C, o, c, wt, n);
         if (pw) FA_FN(bce_gather)(pw, p_row, p_col, C, o, c, pt, n);
         if (w || pw) {

@@ -26,45 +26,10 @@
 #else
 #include "ops/dtype.h"
 #include "simd/fa_math.h"
+#include "ops/exp_tile.h"
 #if FA_VEC
 #include "ops/map_passes.h"
 #endif
-
-#if FA_VEC
-/* the level's float64 traits, for both dtypes (float32 is computed in double) */
-#undef FA_VD
-#define FA_VD(name) FA_CAT4(fa_, FA_ISA, _f64_, name)
-#endif
-
-/* d[j] = exp(d[j]) for d[j] <= 0 (-inf included) or NaN, j < n <= FA_TILE. */
-static inline void FA_FN(sigmoid_exp_tile)(double *d, size_t n)
-{
-#if FA_VEC
-    enum { U = FA_VD(U_SUM), L = FA_VD(LANES) };
-    FA_VD(t) hi[U], lo[U], e[U];
-    for (int i = 0; i < U; i++) lo[i] = FA_VD(set1)(0.0);
-    size_t j = 0;
-    for (; j + U * L <= n; j += U * L) {
-        for (int i = 0; i < U; i++) hi[i] = FA_VD(loadu)(d + j + i * L);
-        FA_VD(expn)(U, hi, lo, e);
-        for (int i = 0; i < U; i++) FA_VD(storeu)(d + j + i * L, e[i]);
-    }
-    for (; j + L <= n; j += L) {
-        hi[0] = FA_VD(loadu)(d + j);
-        FA_VD(expn)(1, hi, lo, e);
-        FA_VD(storeu)(d + j, e[0]);
-    }
-    if (j < n) {
-        hi[0] = FA_VD(load_part)(d + j, n - j, 0.0);
-        FA_VD(expn)(1, hi, lo, e);
-        FA_VD(store_part)(d + j, n - j, e[0]);
-    }
-#else
-    /* the portable exponential: degree 13 for float64 (< 1 ULP), degree 9
-     * for float32 (2^-37 relative: invisible after the float32 rounding) */
-    for (size_t j = 0; j < n; j++) d[j] = FA_EXP(d[j], 0.0);
-#endif
-}
 
 static void FA_FN(sigmoid_typed)(const T *x, T *y, size_t len, double p)
 {
@@ -93,7 +58,7 @@ static void FA_FN(sigmoid_typed)(const T *x, T *y, size_t len, double p)
         T *ys = y + j0;
 #endif
         for (size_t j = 0; j < n; j++) e[j] = -fabs((double)xs[j]);
-        FA_FN(sigmoid_exp_tile)(e, n);
+        FA_FN(exp_tile_d)(e, n, 0);
         /* y may be x: each element is read before its own store */
         for (size_t j = 0; j < n; j++) {
             double ej = e[j];
