@@ -26,6 +26,9 @@ REDUCTIONS = ["none", "mean", "sum"]
 # weight, 3.06 with pos_weight, 3.72 with both)
 LOSS_ULP = {np.float32: 0.51, np.float64: 2.0}
 LOSS_ULP_WEIGHT, LOSS_ULP_POS_WEIGHT = 1.0, 1.5
+# the twin's float64 loss follows NumPy's exp / log1p, whose accuracy moves
+# with the NumPy version (2.10 ULP measured with NumPy 1.25.2, CI's oldest)
+TWIN_EXTRA_ULP = {np.float32: 0.0, np.float64: 1.0}
 GRAD_EPS = {np.float32: 1.0, np.float64: 4.0}  # gradient: eps units of its larger term
 
 
@@ -98,13 +101,15 @@ def check_grad(dx, x, y, dtype, weight=None, pos_weight=None, g=1.0, eps_units=N
         f"gradient off: worst {float(np.max(err / (eps * big + tiny)))} eps of its larger term")
 
 
-def check_loss(loss, x, y, dtype, weight=None, pos_weight=None, ulps=None):
+def check_loss(loss, x, y, dtype, weight=None, pos_weight=None, ulps=None, twin=False):
     ref = ref_loss(x, y, dtype, weight, pos_weight)
     err = ulp_errors(loss, ref, dtype)
     bound = LOSS_ULP[dtype] if ulps is None else ulps
     if dtype == np.float64 and ulps is None:
         bound += LOSS_ULP_WEIGHT * (weight is not None) + LOSS_ULP_POS_WEIGHT * (
             pos_weight is not None)
+    if twin:
+        bound += TWIN_EXTRA_ULP[dtype]
     assert float(np.max(err, initial=0.0)) <= bound, float(np.max(err))
 
 
@@ -155,7 +160,7 @@ def test_accuracy_vs_reference_and_twin(dtype, shape, wkind, pkind):
     check_loss(loss, x, y, dtype, w, pw)
     tl = twin.binary_cross_entropy_with_logits(x, y, weight=w, pos_weight=pw,
                                                reduction="none")
-    check_loss(tl, x, y, dtype, w, pw)
+    check_loss(tl, x, y, dtype, w, pw, twin=True)
     ref = ref_loss(x, y, dtype, w, pw)
     for red in ("sum", "mean"):
         v = fastact.binary_cross_entropy_with_logits(x, y, weight=w, pos_weight=pw,
