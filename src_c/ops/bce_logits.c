@@ -50,6 +50,7 @@
 #else
 #include "ops/dtype.h"
 #include "simd/fa_math.h"
+#include "simd/dd_math.h"
 #include "ops/exp_tile.h"
 
 #define FA_BCE_LANES 8
@@ -96,14 +97,6 @@ static inline void FA_FN(bce_log1p_tile)(const double *e, double *l, size_t n)
  * z^2 / 3 <= 2^-6.  With k = 1, ln2 = hi + lo and hi + 2 z by Fast2Sum.
  * Result: the final addition's 0.5 ULP plus < 2^-57 relative (measured in
  * tests/test_bce.py through the loss). */
-static inline double FA_FN(bce_split)(double a, double *lo)
-{
-    double c = 134217729.0 * a; /* 2^27 + 1 */
-    double h = c - (c - a);
-    *lo = a - h;
-    return h;
-}
-
 static inline void FA_FN(bce_log1p_tile)(const double *e, double *l, size_t n)
 {
     for (size_t j = 0; j < n; j++) {
@@ -111,15 +104,11 @@ static inline void FA_FN(bce_log1p_tile)(const double *e, double *l, size_t n)
         int hi = ej > 0.5;
         double num = hi ? ej - 1.0 : ej;
         double base = hi ? 3.0 : 2.0;
-        double d = base + ej;
-        double dl = (base - d) + ej; /* Fast2Sum: base >= ej */
+        fa_dd den = fa_dd_fast_two_sum(base, ej); /* base >= ej */
+        double d = den.hi, dl = den.lo;
         double z = num / d;
-        /* r = num - z * d exactly (Dekker's product) */
-        double zl_, dl_;
-        double zh = FA_FN(bce_split)(z, &zl_), dh = FA_FN(bce_split)(d, &dl_);
-        double p0 = z * d;
-        double perr = ((zh * dh - p0) + zh * dl_ + zl_ * dh) + zl_ * dl_;
-        double r = (num - p0) - perr;
+        fa_dd zd = fa_dd_two_prod(z, d); /* r = num - z * d exactly */
+        double r = (num - zd.hi) - zd.lo;
         double zl = (r - z * dl) / d;
         double z2 = z * z;
         double p = 1.0 / 25;
