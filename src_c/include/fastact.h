@@ -54,7 +54,7 @@ enum { FA_ELEM_LOSS_OPS(FA_ENUM_, ELEM_LOSS, _) FA_NUM_ELEM_LOSS };
 
 /* Family of an op, for fa_op_name. */
 enum { FA_FAMILY_REDUCE = 0, FA_FAMILY_MAP = 1, FA_FAMILY_LOSS = 2, FA_FAMILY_REDUCE2 = 3,
-       FA_FAMILY_MAP2 = 4, FA_FAMILY_ELEM_LOSS = 5 };
+       FA_FAMILY_MAP2 = 4, FA_FAMILY_ELEM_LOSS = 5, FA_FAMILY_MASKED = 6 };
 /* Name of op `op` of `family` as in ops.def, or NULL when out of range. */
 const char *fa_op_name(int family, int op);
 /* 1 when reduction `op` keeps x's shape, 0 when y has outer * inner elements. */
@@ -153,7 +153,6 @@ typedef struct {
     ptrdiff_t sn;
 } fa_mask_view;
 enum { FA_MASKED_OPS(FA_ENUM_MASKED_, MASKED, _) FA_NUM_MASKED };
-enum { FA_FAMILY_MASKED = 6 };
 /* Masked op `op` (FA_MASKED_softmax, FA_MASKED_log_softmax): y (x's shape,
  * may be exactly x; must not otherwise overlap x or the mask) = the op over
  * the kept entries of each group, 0 (log_softmax: -inf) at the others.
