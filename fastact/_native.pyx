@@ -67,6 +67,7 @@ cdef extern from "fastact.h" nogil:
                       int divide_by_wsum, void *dx, void *loss, double *sum, double *wsum)
 
 cdef extern from "runtime/kernels.h" nogil:
+    enum: FA_STREAM_BYTES
     # the test-only table: the exponential and each pass on its own
     ctypedef struct fa_test_kernels:
         void (*exp_nonpos)(const void *, void *, size_t) noexcept nogil
@@ -93,6 +94,9 @@ import os as _os
 
 #: Kernel levels compiled into this build, lowest first.
 KERNELS_COMPILED = tuple(fa_compiled_levels().decode().split())
+#: Outputs of at least this many bytes per kernel call are written with
+#: streaming stores (element-wise and backward passes; for the tests).
+STREAM_BYTES = FA_STREAM_BYTES
 #: Highest level this CPU and OS support.
 CPU_LEVEL = fa_level_name(fa_cpu_level()).decode()
 #: FASTACT_ISA, read once: a lower level to use than the best one.

@@ -388,10 +388,10 @@ def _bits_equal(a, b):
 @pytest.mark.parametrize("dt", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("op", OPS)
 def test_streamed_rows_every_level(op, dt, level):
-    """Outputs of >= 4 MiB (the rows' output passes stream their stores):
+    """Outputs of >= STREAM_BYTES (the rows' output passes stream their stores):
     every head offset of out=, in place on g and on y, the same bits as the
     same rows computed a few at a time (below the threshold)."""
-    rows, n = 37, (5 << 20) // np.dtype(dt).itemsize // 37 + 3
+    rows, n = 37, (native.STREAM_BYTES + (1 << 20)) // np.dtype(dt).itemsize // 37 + 3
     g, y = inputs(op, (rows, n), -1, dt, seed=3)
     f = getattr(fastact, op)
     prev = native._set_kernel_level(level)

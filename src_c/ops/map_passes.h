@@ -6,22 +6,20 @@
  * vectors changes no result; y may be x or g exactly (each element is read
  * before its own store).
  *
- * Streaming stores: an output of at least FA_STREAM_BYTES (per kernel call:
- * the thread pool hands each thread one contiguous range) is written with
- * non-temporal stores, after a head of plain stores up to the vector
- * alignment of y.  They skip the read-for-ownership of every output line (a
- * third of the memory traffic of a one-input map) and keep the output from
- * evicting the inputs; they pay off only when the output does not fit in the
- * caches anyway (below the threshold a caller would read y from cache next).
- * 4 MiB: four times the 1 MiB L2 of a Zen 4 core, a share of its L3.
- * Measured (avx512, one thread, repeated calls, against a build that never
- * streams): relu and relu_backward 1.2-1.4x faster from 4 MiB to 16 MiB
- * outputs, 1.5-3.4x from 32 MiB on; smaller outputs keep plain stores, as a
- * caller may read them from cache next.  The pass ends with the level's
- * fence, so the streamed stores are ordered before the kernel returns. */
-#ifndef FA_STREAM_BYTES
-#define FA_STREAM_BYTES ((size_t)4 << 20)
-#endif
+ * Streaming stores: an output of at least FA_STREAM_BYTES (runtime/kernels.h;
+ * per kernel call: the thread pool hands each thread one contiguous range) is
+ * written with non-temporal stores, after a head of plain stores up to the
+ * vector alignment of y.  They skip the read-for-ownership of every output
+ * line (a third of the memory traffic of a one-input map) and keep the
+ * output from evicting the inputs; they pay off only when the output does
+ * not fit in the caches anyway (below the threshold a caller would read y
+ * from cache next).  Measured (one thread, repeated calls, against a build
+ * that never streams): avx512 (Zen 4) relu and relu_backward 1.2-1.4x faster
+ * from 4 MiB to 16 MiB outputs, 1.5-3.4x from 32 MiB on; avx2 (Zen 3 class)
+ * relu 1.8-3.6x slower at 4 MiB, 1.7-2.5x faster at 8 MiB, 1.3-1.8x from
+ * 32 MiB on.
+ * The pass ends with the level's fence, so the streamed stores are ordered
+ * before the kernel returns. */
 
 #define FA_ML FA_V(LANES)
 
