@@ -453,6 +453,69 @@ static inline __m256d fa_avx2_f64_blend(__m256d a, __m256d b, __m256d m) { retur
 static inline void fa_avx2_f64_stream(double *p, __m256d v) { _mm256_stream_pd(p, v); }
 static inline void fa_avx2_f64_fence(void) { _mm_sfence(); }
 
+/* Float-float float32 primitives (ops/sigmoid.c's float32 pass).  FMA: the
+ * level has a fused multiply-add, so residuals such as 1 - d q are exact. */
+#define fa_avx2_f32_FMA 1
+static inline __m256 fa_avx2_f32_add(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
+static inline __m256 fa_avx2_f32_sub(__m256 a, __m256 b) { return _mm256_sub_ps(a, b); }
+static inline __m256 fa_avx2_f32_div(__m256 a, __m256 b) { return _mm256_div_ps(a, b); }
+static inline __m256 fa_avx2_f32_fmadd(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
+static inline __m256 fa_avx2_f32_fnmadd(__m256 a, __m256 b, __m256 c) { return _mm256_fnmadd_ps(a, b, c); }
+static inline __m256 fa_avx2_f32_fmsub(__m256 a, __m256 b, __m256 c) { return _mm256_fmsub_ps(a, b, c); }
+static inline __m256 fa_avx2_f32_ge(__m256 a, __m256 b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+/* -|x| (the sign bit set; NaN stays NaN) */
+static inline __m256 fa_avx2_f32_negabs(__m256 x) { return _mm256_or_ps(x, _mm256_set1_ps(-0.0f)); }
+/* 2^n for integer-valued n in [-126, 127] (NaN: garbage, callers multiply
+ * it into a NaN) */
+static inline __m256 fa_avx2_f32_pow2(__m256 n)
+{
+    __m256i b = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(b, 23));
+}
+
+/* 2^(j/8), j = 0..7, as float pairs hi + lo (within 2^-47 relative) */
+static const float fa_exp2_8f_hi[8] __attribute__((aligned(32))) = {
+    0x1p+0f, 0x1.172b84p+0f, 0x1.306fep+0f, 0x1.4bfdaep+0f,
+    0x1.6a09e6p+0f, 0x1.8ace54p+0f, 0x1.ae89fap+0f, 0x1.d5818ep+0f};
+static const float fa_exp2_8f_lo[8] __attribute__((aligned(32))) = {
+    0x0p+0f, -0x1.c15742p-27f, 0x1.4636e2p-25f, -0x1.593abcp-25f,
+    0x1.9fcef4p-26f, 0x1.15506ep-27f, -0x1.a94b14p-26f, -0x1.822dbcp-27f};
+
+/* exp(s) = 2^n (eh + el) for s <= 0 or NaN, in float32 pairs: eh + el is
+ * the exponential to 2^-26 relative (el the exact rounding error of eh,
+ * |el| <= 2^-24 eh, eh in [0.95, 2)), n integer-valued in [-151, 0].
+ * s below -104 is taken as -104 (the result < 2^-150 rounds to 0 wherever
+ * it is used; -inf included).  k = round(8 s / ln2) by the 1.5 * 2^23
+ * shifter, whose low 3 bits index the table T = 2^((k mod 8)/8) (vpermps);
+ * r = s - k ln2/8 (Cody-Waite: ln2/8 in a 12-bit part, exact times |k| <=
+ * 1200, and a low part), |r| <= 0.0434, rounded once: 2^-28.5 (the split's
+ * residual adds 2^-31.9); exp(r) - 1 = p by its Taylor polynomial of degree
+ * 5 (truncation 2^-36.7; p rounded to 2^-28.5 absolute); T (1 + p) =
+ * T_hi + c, c = T_hi p + T_lo rounded (2^-27.4 relative; T_lo p, 2^-28.5,
+ * left out), then eh + el = T_hi + c by Fast2Sum (exact).  Sum of the
+ * relative errors <= 2^-26.0. */
+static inline __m256 fa_avx2_f32_exp_ff(__m256 s, __m256 *el, __m256 *n)
+{
+    const __m256 shifter = _mm256_set1_ps(0x1.8p23f);
+    s = _mm256_max_ps(_mm256_set1_ps(-104.0f), s); /* NaN stays NaN (second operand) */
+    __m256 kf = _mm256_fmadd_ps(s, _mm256_set1_ps(0x1.715476p+3f), shifter);
+    __m256 k = _mm256_sub_ps(kf, shifter);
+    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0x1.62ep-4f), s);
+    r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0x1.0bfbe8p-18f), r);
+    __m256i j = _mm256_castps_si256(kf); /* k mod 8 in the low 3 bits */
+    __m256 th = _mm256_permutevar8x32_ps(_mm256_load_ps(fa_exp2_8f_hi), j);
+    __m256 tl = _mm256_permutevar8x32_ps(_mm256_load_ps(fa_exp2_8f_lo), j);
+    __m256 q = _mm256_fmadd_ps(r, _mm256_set1_ps(1.0f / 120.0f), _mm256_set1_ps(1.0f / 24.0f));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(1.0f / 6.0f));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.5f));
+    __m256 p = _mm256_fmadd_ps(q, _mm256_mul_ps(r, r), r);
+    __m256 c = _mm256_fmadd_ps(th, p, tl);
+    __m256 eh = _mm256_add_ps(th, c);
+    *el = _mm256_add_ps(_mm256_sub_ps(th, eh), c);
+    *n = _mm256_floor_ps(_mm256_mul_ps(k, _mm256_set1_ps(0.125f)));
+    return eh;
+}
+
 #undef FA_NV32
 #undef FA_NV64
 #endif /* FA_SIMD_AVX2_H */

@@ -353,4 +353,54 @@ static inline __m512d fa_avx512_f64_blend(__m512d a, __m512d b, __mmask8 m) { re
 static inline void fa_avx512_f64_stream(double *p, __m512d v) { _mm512_stream_pd(p, v); }
 static inline void fa_avx512_f64_fence(void) { _mm_sfence(); }
 
+/* Float-float float32 primitives (as avx2.h's; ops/sigmoid.c). */
+#define fa_avx512_f32_FMA 1
+static inline __m512 fa_avx512_f32_add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
+static inline __m512 fa_avx512_f32_sub(__m512 a, __m512 b) { return _mm512_sub_ps(a, b); }
+static inline __m512 fa_avx512_f32_div(__m512 a, __m512 b) { return _mm512_div_ps(a, b); }
+static inline __m512 fa_avx512_f32_fmadd(__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); }
+static inline __m512 fa_avx512_f32_fnmadd(__m512 a, __m512 b, __m512 c) { return _mm512_fnmadd_ps(a, b, c); }
+static inline __m512 fa_avx512_f32_fmsub(__m512 a, __m512 b, __m512 c) { return _mm512_fmsub_ps(a, b, c); }
+static inline __mmask16 fa_avx512_f32_ge(__m512 a, __m512 b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+static inline __m512 fa_avx512_f32_negabs(__m512 x) { return _mm512_or_ps(x, _mm512_set1_ps(-0.0f)); }
+static inline __m512 fa_avx512_f32_pow2(__m512 n) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); }
+
+/* 2^(j/16), j = 0..15, as float pairs hi + lo (within 2^-47 relative) */
+static const float fa_exp2_16f_hi[16] __attribute__((aligned(64))) = {
+    0x1p+0f, 0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f,
+    0x1.306fep+0f, 0x1.3dea64p+0f, 0x1.4bfdaep+0f, 0x1.5ab07ep+0f,
+    0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f,
+    0x1.ae89fap+0f, 0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f};
+static const float fa_exp2_16f_lo[16] __attribute__((aligned(64))) = {
+    0x0p+0f, 0x1.9f3122p-25f, -0x1.c15742p-27f, 0x1.ceac48p-25f,
+    0x1.4636e2p-25f, 0x1.824684p-25f, -0x1.593abcp-25f, -0x1.5bd5ecp-27f,
+    0x1.9fcef4p-26f, -0x1.829fd0p-25f, 0x1.15506ep-27f, 0x1.51f848p-27f,
+    -0x1.a94b14p-26f, -0x1.3d56b2p-27f, -0x1.822dbcp-27f, 0x1.52486cp-27f};
+
+/* exp(s) = 2^n (eh + el) as avx2.h's fa_avx2_f32_exp_ff (same contract),
+ * with a 16-entry table (vpermps over one register): |k| <= 2401, ln2/16
+ * split with a 12-bit part, |r| <= 0.0217 (rounding 2^-29.5), degree 4
+ * (truncation 2^-34.5), p to 2^-29.5, c 2^-27.4: <= 2^-26.4 relative. */
+static inline __m512 fa_avx512_f32_exp_ff(__m512 s, __m512 *el, __m512 *n)
+{
+    const __m512 shifter = _mm512_set1_ps(0x1.8p23f);
+    s = _mm512_max_ps(_mm512_set1_ps(-104.0f), s); /* NaN stays NaN (second operand) */
+    __m512 kf = _mm512_fmadd_ps(s, _mm512_set1_ps(0x1.715476p+4f), shifter);
+    __m512 k = _mm512_sub_ps(kf, shifter);
+    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0x1.62ep-5f), s);
+    r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0x1.0bfbe8p-19f), r);
+    __m512i j = _mm512_castps_si512(kf); /* k mod 16 in the low 4 bits */
+    __m512 th = _mm512_permutexvar_ps(j, _mm512_load_ps(fa_exp2_16f_hi));
+    __m512 tl = _mm512_permutexvar_ps(j, _mm512_load_ps(fa_exp2_16f_lo));
+    __m512 q = _mm512_fmadd_ps(r, _mm512_set1_ps(1.0f / 24.0f), _mm512_set1_ps(1.0f / 6.0f));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(0.5f));
+    __m512 p = _mm512_fmadd_ps(q, _mm512_mul_ps(r, r), r);
+    __m512 c = _mm512_fmadd_ps(th, p, tl);
+    __m512 eh = _mm512_add_ps(th, c);
+    *el = _mm512_add_ps(_mm512_sub_ps(th, eh), c);
+    *n = _mm512_roundscale_ps(_mm512_mul_ps(k, _mm512_set1_ps(0.0625f)),
+                              _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    return eh;
+}
+
 #endif /* FA_SIMD_AVX512_H */

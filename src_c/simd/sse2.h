@@ -504,4 +504,8 @@ static inline __m128d fa_sse2_f64_blend(__m128d a, __m128d b, __m128d m)
 static inline void fa_sse2_f64_stream(double *p, __m128d v) { _mm_stream_pd(p, v); }
 static inline void fa_sse2_f64_fence(void) { _mm_sfence(); }
 
+/* no fused multiply-add: the float-float passes (ops/sigmoid.c) are not
+ * built at this level */
+#define fa_sse2_f32_FMA 0
+
 #endif /* FA_SIMD_SSE2_H */
