@@ -22,9 +22,9 @@
  * results, 0.875 for subnormal ones.  float32 at the other levels (scalar,
  * sse2): in double with 1 / (1 + e) by Newton steps instead of the division
  * (2^-32.5 relative, see below), rounded once: <= 0.5 ULP + 2^-8.5 (measured
- * 0.5024 on 4M points).  The float64 evaluation took 1.9 ns per element at
- * avx2 (Zen 3, in cache), the float32 pairs take 0.4: the pass is then
- * bound by memory. */
+ * 0.5024 on 4M points).  Measured at avx2 (AVX2-only EPYC, one thread,
+ * 2^24 elements, alternating builds): 21 ms in float32 pairs against 43-49
+ * ms in float64; still compute-bound (1.6-2.0x np.copyto). */
 #ifndef FA_TEMPLATE
 #define FA_TEMPLATE "ops/sigmoid.c"
 #include "ops/instantiate.h"
