@@ -93,7 +93,7 @@ static inline size_t fa_reduce_add_epu32_avx2(__m256i v)
  * Error <= 1 ULP before the caller's rounding (swept over every float32
  * in [-110, 0] with lo = 0: 0.88 ULP for normal results; a subnormal result
  * adds the 0.5 ULP of its single rounding). */
-static inline void fa_vexpn_f32_avx2(int nv, const __m256 *hi_in, const __m256 *lo_in, __m256 *e)
+FA_ALWAYS_INLINE void fa_vexpn_f32_avx2(int nv, const __m256 *hi_in, const __m256 *lo_in, __m256 *e)
 {
     const __m256 lim = _mm256_set1_ps(-104.0f);
     const __m256 shifter = _mm256_set1_ps(0x1.8p23f + 126.0f); /* encoding 0x4B40007E */
@@ -189,7 +189,7 @@ static inline __m256d fa_vtwo_diff_f64_avx2(__m256d x, __m256d m, __m256d *lo)
  * normal; p * 2^k1 is exact (p >= 0.7), so the last product rounds a
  * subnormal result once.  Below -746 (lo ignored there): k = -1076 and
  * p * 2^-1076 < 2^-1075 rounds to 0. */
-static inline void fa_vexpn_f64_avx2(int nv, const __m256d *hi_in, const __m256d *lo_in, __m256d *e)
+FA_ALWAYS_INLINE void fa_vexpn_f64_avx2(int nv, const __m256d *hi_in, const __m256d *lo_in, __m256d *e)
 {
     const __m256d lim = _mm256_set1_pd(-746.0);
     const __m256d shifter = _mm256_set1_pd(0x1.8p52 + 1022.0);
@@ -282,7 +282,7 @@ static inline __m256 fa_avx2_f32_two_diff(__m256 x, __m256 m, __m256 *lo)
 {
     return fa_vtwo_diff_f32_avx2(x, m, lo);
 }
-static inline void fa_avx2_f32_expn(int nv, const __m256 *hi, const __m256 *lo, __m256 *e)
+FA_ALWAYS_INLINE void fa_avx2_f32_expn(int nv, const __m256 *hi, const __m256 *lo, __m256 *e)
 {
     fa_vexpn_f32_avx2(nv, hi, lo, e);
 }
@@ -404,7 +404,7 @@ static inline __m256d fa_avx2_f64_two_diff(__m256d x, __m256d m, __m256d *lo)
 {
     return fa_vtwo_diff_f64_avx2(x, m, lo);
 }
-static inline void fa_avx2_f64_expn(int nv, const __m256d *hi, const __m256d *lo, __m256d *e)
+FA_ALWAYS_INLINE void fa_avx2_f64_expn(int nv, const __m256d *hi, const __m256d *lo, __m256d *e)
 {
     fa_vexpn_f64_avx2(nv, hi, lo, e);
 }

@@ -186,7 +186,7 @@ static inline __m512 fa_avx512_f32_two_diff(__m512 x, __m512 m, __m512 *lo)
 {
     return fa_vtwo_diff_f32_avx512(x, m, lo);
 }
-static inline void fa_avx512_f32_expn(int nv, const __m512 *hi, const __m512 *lo, __m512 *e)
+FA_ALWAYS_INLINE void fa_avx512_f32_expn(int nv, const __m512 *hi, const __m512 *lo, __m512 *e)
 {
     for (int i = 0; i < nv; i++) e[i] = fa_vexp_f32_avx512(hi[i], lo[i]);
 }
@@ -308,7 +308,7 @@ static inline __m512d fa_avx512_f64_two_diff(__m512d x, __m512d m, __m512d *lo)
 {
     return fa_vtwo_diff_f64_avx512(x, m, lo);
 }
-static inline void fa_avx512_f64_expn(int nv, const __m512d *hi, const __m512d *lo, __m512d *e)
+FA_ALWAYS_INLINE void fa_avx512_f64_expn(int nv, const __m512d *hi, const __m512d *lo, __m512d *e)
 {
     for (int i = 0; i < nv; i++) e[i] = fa_vexp_f64_avx512(hi[i], lo[i]);
 }

@@ -114,7 +114,7 @@ static inline __m128 fa_lanes_ps_sse2(size_t rem)
  *   exact (p >= 0.7), so the last product is the scale's only rounding and a
  *   subnormal result is rounded once.  Below -104: k = -150 and the result
  *   < 0.98 * 2^-150 rounds to 0.  NaN: p is NaN, whatever the factors. */
-static inline void fa_vexpn_f32_sse2(int nv, const __m128 *hi_in, const __m128 *lo_in, __m128 *e)
+FA_ALWAYS_INLINE void fa_vexpn_f32_sse2(int nv, const __m128 *hi_in, const __m128 *lo_in, __m128 *e)
 {
     const __m128 lim = _mm_set1_ps(-104.0f);
     const __m128 shifter = _mm_set1_ps(0x1.8p23f + 126.0f); /* encoding 0x4B40007E */
@@ -229,7 +229,7 @@ static inline __m128d fa_vtwo_diff_f64_sse2(__m128d x, __m128d m, __m128d *lo)
  *   factors normal, p * 2^k1 exact (p >= 0.7): a subnormal result is
  *   rounded once.  Below -746: k = -1076 and p * 2^-1076 < 2^-1075 rounds
  *   to 0. */
-static inline void fa_vexpn_f64_sse2(int nv, const __m128d *hi_in, const __m128d *lo_in, __m128d *e)
+FA_ALWAYS_INLINE void fa_vexpn_f64_sse2(int nv, const __m128d *hi_in, const __m128d *lo_in, __m128d *e)
 {
     const __m128d lim = _mm_set1_pd(-746.0);
     const __m128d shifter = _mm_set1_pd(0x1.8p52 + 1022.0);
@@ -321,7 +321,7 @@ static inline __m128 fa_sse2_f32_two_diff(__m128 x, __m128 m, __m128 *lo)
 {
     return fa_vtwo_diff_f32_sse2(x, m, lo);
 }
-static inline void fa_sse2_f32_expn(int nv, const __m128 *hi, const __m128 *lo, __m128 *e)
+FA_ALWAYS_INLINE void fa_sse2_f32_expn(int nv, const __m128 *hi, const __m128 *lo, __m128 *e)
 {
     fa_vexpn_f32_sse2(nv, hi, lo, e);
 }
@@ -445,7 +445,7 @@ static inline __m128d fa_sse2_f64_two_diff(__m128d x, __m128d m, __m128d *lo)
 {
     return fa_vtwo_diff_f64_sse2(x, m, lo);
 }
-static inline void fa_sse2_f64_expn(int nv, const __m128d *hi, const __m128d *lo, __m128d *e)
+FA_ALWAYS_INLINE void fa_sse2_f64_expn(int nv, const __m128d *hi, const __m128d *lo, __m128d *e)
 {
     fa_vexpn_f64_sse2(nv, hi, lo, e);
 }
