@@ -10,7 +10,7 @@
 #if FA_VEC
 #include "ops/map_passes.h"
 /* x <= 0 (ordered: false for NaN) selects +0.0, else x itself */
-static inline FA_V(t) FA_FN(vrelu)(FA_V(t) z, FA_V(t) v) { return FA_V(blend)(v, z, FA_V(le)(v, z)); }
+static inline FA_V(t) FA_FN(vrelu)(FA_V(t) z, FA_V(t) v) { return FA_V(zero_where)(v, FA_V(le)(v, z)); }
 #endif
 
 static void FA_FN(relu_typed)(const T *x, T *y, size_t len, double p)

@@ -13,7 +13,7 @@
 #include "ops/map_passes.h"
 static inline FA_V(t) FA_FN(vrelu_bw)(FA_V(t) z, FA_V(t) g, FA_V(t) x)
 {
-    return FA_V(blend)(g, z, FA_V(le)(x, z));
+    return FA_V(zero_where)(g, FA_V(le)(x, z));
 }
 #endif
 

@@ -445,11 +445,15 @@ static inline __m256 fa_avx2_f32_mul(__m256 a, __m256 b) { return _mm256_mul_ps(
 static inline __m256 fa_avx2_f32_le(__m256 a, __m256 b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
 static inline __m256 fa_avx2_f32_gt(__m256 a, __m256 b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
 static inline __m256 fa_avx2_f32_blend(__m256 a, __m256 b, __m256 m) { return _mm256_blendv_ps(a, b, m); }
+/* v with the lanes of m zeroed (andnot: blendv with a zero operand makes GCC
+ * rebuild the mask from its sign bits first, one more instruction per vector) */
+static inline __m256 fa_avx2_f32_zero_where(__m256 v, __m256 m) { return _mm256_andnot_ps(m, v); }
 static inline void fa_avx2_f32_stream(float *p, __m256 v) { _mm256_stream_ps(p, v); }
 static inline void fa_avx2_f32_fence(void) { _mm_sfence(); }
 static inline __m256d fa_avx2_f64_le(__m256d a, __m256d b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
 static inline __m256d fa_avx2_f64_gt(__m256d a, __m256d b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
 static inline __m256d fa_avx2_f64_blend(__m256d a, __m256d b, __m256d m) { return _mm256_blendv_pd(a, b, m); }
+static inline __m256d fa_avx2_f64_zero_where(__m256d v, __m256d m) { return _mm256_andnot_pd(m, v); }
 static inline void fa_avx2_f64_stream(double *p, __m256d v) { _mm256_stream_pd(p, v); }
 static inline void fa_avx2_f64_fence(void) { _mm_sfence(); }
 

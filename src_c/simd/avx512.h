@@ -345,11 +345,13 @@ static inline __m512 fa_avx512_f32_mul(__m512 a, __m512 b) { return _mm512_mul_p
 static inline __mmask16 fa_avx512_f32_le(__m512 a, __m512 b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
 static inline __mmask16 fa_avx512_f32_gt(__m512 a, __m512 b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 static inline __m512 fa_avx512_f32_blend(__m512 a, __m512 b, __mmask16 m) { return _mm512_mask_blend_ps(m, a, b); }
+static inline __m512 fa_avx512_f32_zero_where(__m512 v, __mmask16 m) { return _mm512_mask_mov_ps(v, m, _mm512_setzero_ps()); }
 static inline void fa_avx512_f32_stream(float *p, __m512 v) { _mm512_stream_ps(p, v); }
 static inline void fa_avx512_f32_fence(void) { _mm_sfence(); }
 static inline __mmask8 fa_avx512_f64_le(__m512d a, __m512d b) { return _mm512_cmp_pd_mask(a, b, _CMP_LE_OQ); }
 static inline __mmask8 fa_avx512_f64_gt(__m512d a, __m512d b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
 static inline __m512d fa_avx512_f64_blend(__m512d a, __m512d b, __mmask8 m) { return _mm512_mask_blend_pd(m, a, b); }
+static inline __m512d fa_avx512_f64_zero_where(__m512d v, __mmask8 m) { return _mm512_mask_mov_pd(v, m, _mm512_setzero_pd()); }
 static inline void fa_avx512_f64_stream(double *p, __m512d v) { _mm512_stream_pd(p, v); }
 static inline void fa_avx512_f64_fence(void) { _mm_sfence(); }
 

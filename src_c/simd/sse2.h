@@ -493,6 +493,7 @@ static inline __m128 fa_sse2_f32_blend(__m128 a, __m128 b, __m128 m)
 {
     return _mm_or_ps(_mm_and_ps(m, b), _mm_andnot_ps(m, a));
 }
+static inline __m128 fa_sse2_f32_zero_where(__m128 v, __m128 m) { return _mm_andnot_ps(m, v); }
 static inline void fa_sse2_f32_stream(float *p, __m128 v) { _mm_stream_ps(p, v); }
 static inline void fa_sse2_f32_fence(void) { _mm_sfence(); }
 static inline __m128d fa_sse2_f64_le(__m128d a, __m128d b) { return _mm_cmple_pd(a, b); }
@@ -501,6 +502,7 @@ static inline __m128d fa_sse2_f64_blend(__m128d a, __m128d b, __m128d m)
 {
     return _mm_or_pd(_mm_and_pd(m, b), _mm_andnot_pd(m, a));
 }
+static inline __m128d fa_sse2_f64_zero_where(__m128d v, __m128d m) { return _mm_andnot_pd(m, v); }
 static inline void fa_sse2_f64_stream(double *p, __m128d v) { _mm_stream_pd(p, v); }
 static inline void fa_sse2_f64_fence(void) { _mm_sfence(); }
 
