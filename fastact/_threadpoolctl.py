@@ -14,9 +14,13 @@ class FastactController(LibController):
     user_api = "fastact"
     internal_api = "fastact"
     filename_prefixes = ("_native",)  # fastact/_native.<abi>.so
+    # Other packages ship "_native" modules too (hypothesis does): threadpoolctl
+    # keeps a library for this controller only if it exports one of these, so
+    # theirs are not listed as fastact pools.
+    check_symbols = ("fa_get_num_threads", "fa_set_num_threads")
 
     def _ours(self) -> bool:
-        # other packages' "_native" modules lack these symbols: leave them be
+        # the same check, for threadpoolctl versions that ignore check_symbols
         return hasattr(self.dynlib, "fa_get_num_threads")
 
     def get_num_threads(self):

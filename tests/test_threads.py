@@ -123,6 +123,19 @@ def test_forked_child_still_runs_in_parallel(restore_threads):
     assert got == b"1"
 
 
+def test_threadpoolctl_lists_only_fastacts_native_module():
+    """Other packages' "_native" extension modules (hypothesis ships one) are
+    not fastact pools: every entry is fastact's own module."""
+    tpc = pytest.importorskip("threadpoolctl")
+    pytest.importorskip("hypothesis")
+    import hypothesis.extra.numpy  # noqa: F401  (loads hypothesis/_native where it has one)
+
+    from fastact import _native
+
+    files = [i["filepath"] for i in tpc.threadpool_info() if i["user_api"] == "fastact"]
+    assert files == [os.path.realpath(_native.__file__)] or files == [_native.__file__], files
+
+
 def test_threadpoolctl_sees_and_limits_the_pool(restore_threads):
     tpc = pytest.importorskip("threadpoolctl")
     fastact.set_num_threads(2)
