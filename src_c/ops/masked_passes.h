@@ -145,7 +145,7 @@ static inline T FA_FN(mvrow_max)(const T *x, const uint8_t *mk, size_t n)
 
 /* nv vectors of the masked sum pass (valid[i]: the kept lanes of vector i) */
 FA_ALWAYS_INLINE void FA_FN(msumexp_steps)(int nv, const FA_V(t) *x, FA_V(t) m, const FA_V(m) *valid,
-                                        FA_MACC(acc) *acc, FA_MACC(cnt) *cnt, FA_V(t) *e)
+                                           FA_MACC(acc) *acc, FA_MACC(cnt) *cnt, FA_V(t) *e)
 {
     FA_V(t) hi[FA_V(U_SUM)], lo[FA_V(U_SUM)];
     for (int i = 0; i < nv; i++) hi[i] = FA_V(two_diff)(FA_V(blend)(m, x[i], valid[i]), m, &lo[i]);

@@ -100,7 +100,7 @@ static inline T FA_FN(vrow_max)(const T *x, size_t n)
  * vectors, else the lanes loaded; the level's acc_add keeps the others and,
  * for float32, the maxima out of the sum and counts the maxima in *cnt). */
 FA_ALWAYS_INLINE void FA_FN(vsumexp_steps)(int nv, const FA_V(t) *x, FA_V(t) m, const FA_V(m) *valid,
-                                        FA_ACC(acc) *acc, FA_ACC(cnt) *cnt, FA_V(t) *e)
+                                           FA_ACC(acc) *acc, FA_ACC(cnt) *cnt, FA_V(t) *e)
 {
     FA_V(t) hi[FA_V(U_SUM)], lo[FA_V(U_SUM)];
     for (int i = 0; i < nv; i++) hi[i] = FA_V(two_diff)(x[i], m, &lo[i]);
@@ -292,7 +292,7 @@ static inline double FA_FN(vcol_sm1)(const FA_FN(vcol_state) *st, size_t k)
 /* nv vectors of the column sum pass, from column c of row xr (m, yr at the
  * same columns); valid: NULL, or (nv == 1) the lanes of the partial vector. */
 FA_ALWAYS_INLINE void FA_FN(vcols_step)(int nv, const T *xr, const T *m, T *yr, size_t c,
-                                     size_t rem, FA_FN(vcol_state) *st, const FA_V(m) *valid)
+                                        size_t rem, FA_FN(vcol_state) *st, const FA_V(m) *valid)
 {
     FA_V(t) hi[FA_V(U_COL)], lo[FA_V(U_COL)], e[FA_V(U_COL)];
     for (int v = 0; v < nv; v++) {
