@@ -22,6 +22,8 @@ import pytest
 
 import fastact
 
+pytestmark = pytest.mark.skipif(fastact.BACKEND != "native", reason="native backend only")
+
 CALLS = int(os.environ.get("FASTACT_LEAK_CALLS", "100000"))
 TRACED_BOUND = 64 * 1024
 RSS_BOUND = 2 * 1024 * 1024
