@@ -4,6 +4,7 @@
 `twin`  -> `fastact.numpy_impl` (the NumPy twin)
 `mode`  -> accuracy class of `impl`: "native" or "twin" (FASTACT_BACKEND=numpy)
 `module` (parametrised) -> both of them, for tests that must hold for each.
+`restore_threads` -> puts fastact's thread count back after a test that sets it.
 """
 
 import os
@@ -63,6 +64,13 @@ def module_mode(request, fastact_pkg):
         m = "twin" if fastact_pkg.BACKEND == "numpy" else "native"
         return fastact_pkg, m
     return fastact_pkg.numpy_impl, "twin"
+
+
+@pytest.fixture
+def restore_threads(fastact_pkg):
+    n = fastact_pkg.get_num_threads()
+    yield
+    fastact_pkg.set_num_threads(n)
 
 
 @pytest.fixture(autouse=True)

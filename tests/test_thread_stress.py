@@ -24,13 +24,6 @@ CALLS = int(os.environ.get("FASTACT_STRESS_CALLS", "10000"))
 THREADS = 8
 
 
-@pytest.fixture
-def restore_threads():
-    n = fastact.get_num_threads()
-    yield
-    fastact.set_num_threads(n)
-
-
 def _inputs(dtype):
     rng = np.random.default_rng(11)
     small = (rng.standard_normal((16, 33)) * 4).astype(dtype)
@@ -80,12 +73,17 @@ def _ops(dtype):
     ]
 
 
+def _result_bytes(o, r):
+    """What a call produced: its out buffer and the returned value (the loss
+    of the fused ops; None where the op returns only out), as bytes."""
+    return o.tobytes(), None if r is None else np.asarray(r).tobytes()
+
+
 def _serial(ops, dtype):
     res = []
     for _, fn, shape in ops:
         o = np.empty(shape, dtype)
-        r = fn(o)
-        res.append((o.tobytes(), None if r is None else np.asarray(r).tobytes()))
+        res.append(_result_bytes(o, fn(o)))
     return res
 
 
@@ -101,9 +99,7 @@ def test_many_threads_every_op_bit_identical(restore_threads, dtype):
         try:
             for c in range(CALLS):
                 i = (c + k) % len(ops)
-                r = ops[i][1](outs[i])
-                got = (outs[i].tobytes(), None if r is None else np.asarray(r).tobytes())
-                if got != expected[i]:
+                if _result_bytes(outs[i], ops[i][1](outs[i])) != expected[i]:
                     errors.append(f"thread {k} call {c}: {ops[i][0]} differs from the serial run")
                     return
         except Exception as exc:  # reported below
@@ -135,8 +131,7 @@ def test_futures_pool_while_the_thread_count_changes(restore_threads):
 
     def call(i):
         o = np.empty(ops[i][2], np.float32)
-        r = ops[i][1](o)
-        return i, (o.tobytes(), None if r is None else np.asarray(r).tobytes())
+        return i, _result_bytes(o, ops[i][1](o))
 
     resizer = threading.Thread(target=resize)
     resizer.start()

@@ -13,13 +13,6 @@ native = pytest.importorskip("fastact._native")
 pytestmark = pytest.mark.skipif(fastact.BACKEND != "native", reason="native backend only")
 
 
-@pytest.fixture
-def restore_threads():
-    n = fastact.get_num_threads()
-    yield
-    fastact.set_num_threads(n)
-
-
 def test_default_is_the_usable_cores():
     expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     # the fixture of other tests restores it; a fresh process shows the default
