@@ -44,6 +44,17 @@ def as_array(x: Any, name: str = "x") -> np.ndarray:
     return np.asarray(x)
 
 
+def kernel_array(a: Any, dtype: np.dtype) -> np.ndarray:
+    """``a`` as the kernels read it: an ndarray of ``dtype`` in native byte
+    order, C-contiguous and aligned (a misaligned view, e.g. from
+    ``np.frombuffer`` at an odd offset, is copied); ``a`` itself when it
+    already is one."""
+    arr = np.asarray(a, dtype=dtype, order="C")
+    if not arr.flags.aligned:
+        arr = arr.copy()
+    return arr
+
+
 def as_float(x: Any, name: str = "x") -> tuple[np.ndarray, np.dtype, np.dtype]:
     """Return ``(arr, work, result)``: ``x`` as an ndarray (not copied when it
     already is one), the dtype to compute in and the dtype of the result.
@@ -224,10 +235,13 @@ def unwrap_0d(a: np.ndarray):
     return a[()] if a.ndim == 0 else a
 
 
-def deliver(dst: np.ndarray, out: Optional[np.ndarray], result: np.dtype):
+def deliver(dst: np.ndarray, out: Optional[np.ndarray], result: np.dtype,
+            scalar_0d: bool = True):
     """The kernel's output ``dst`` as the result: copied into ``out`` when that
     is another array, cast to ``result`` when computed in another dtype; a
-    0-d result without ``out`` as a NumPy scalar (as ufuncs)."""
+    0-d result without ``out`` as a NumPy scalar (as ufuncs) unless not
+    ``scalar_0d`` (the gradients of the ``*_with_grad`` ops: arrays of the
+    logits' shape, 0-d included)."""
     if out is not None:
         if dst is not out:
             np.copyto(out, dst, casting="unsafe")
@@ -236,7 +250,7 @@ def deliver(dst: np.ndarray, out: Optional[np.ndarray], result: np.dtype):
         dst = dst.astype(result, order="C")
     elif not dst.flags.c_contiguous:
         dst = np.asarray(dst, order="C")
-    return unwrap_0d(dst)
+    return unwrap_0d(dst) if scalar_0d else dst
 
 
 def _prod(values) -> int:
@@ -515,14 +529,14 @@ def bce_weight_view(a: Optional[np.ndarray], shape: tuple[int, ...], work: np.dt
     nd = len(shape)
     s = (1,) * (nd - a.ndim) + a.shape
     if a.size == 1:
-        return np.ascontiguousarray(a, dtype=work).reshape(1), 0, 0
+        return kernel_array(a, work).reshape(1), 0, 0
     if s == shape:
-        return np.ascontiguousarray(a, dtype=work), C, 1
+        return kernel_array(a, work), C, 1
     if all(d == 1 for d in s[:-1]) and s[-1] == C:
-        return np.ascontiguousarray(a, dtype=work).reshape(C), 0, 1
+        return kernel_array(a, work).reshape(C), 0, 1
     if s[-1] == 1 and s[:-1] == shape[:-1]:
-        return np.ascontiguousarray(a, dtype=work).reshape(-1), 1, 0
-    return np.ascontiguousarray(np.broadcast_to(a.astype(work), shape)), C, 1
+        return kernel_array(a, work).reshape(-1), 1, 0
+    return kernel_array(np.broadcast_to(a.astype(work), shape), work), C, 1
 # ------------------------------------------------- where= (masked softmax)
 
 
@@ -567,7 +581,8 @@ def mask_view(
         shape = tuple(shape[i] for i in perm)
         axes = tuple(range(nd - len(axes), nd))
     a, b = axes[0], axes[-1]
-    columns = len(axes) == 1 and b < nd - 1
+    # a single axis followed only by 1-sized dims is a row (inner == 1)
+    columns = len(axes) == 1 and _prod(shape[b + 1 :]) > 1
     first = b + 1 if columns else a
     tshape = tuple(shape[d] if d >= first else m.shape[d] for d in range(nd))
     m = np.ascontiguousarray(np.broadcast_to(m, tshape))

@@ -207,7 +207,11 @@ CROSS_ENTROPY = """Cross-entropy loss between ``logits`` and ``target``, with th
     An empty batch gives an empty array, a sum of 0 and a mean of NaN (0/0),
     as does a mean over only ignored targets.  NaN and inf follow the formula
     (a NaN logit in a used row gives NaN; a -inf logit at the target gives
-    +inf; a zero probability at a -inf logit gives NaN, as in PyTorch).
+    +inf; a zero probability at a -inf logit gives NaN, as in PyTorch).  A
+    non-finite probability or weight gives a non-finite loss (and
+    gradient), but the native one-pass evaluation (which sums ``w q (m - x)``
+    and ``w q`` separately) may give NaN where the formula's order gives
+    +-inf, e.g. an infinite probability at the row's maximum.
 
     Accuracy (native): computed in float64 with ``-logp[c] = (m - x[c]) +
     log1p(s - 1)``, two non-negative terms, so even tiny losses of confident
@@ -625,7 +629,9 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS_WITH_GRAD = """Binary cross-entropy on logits a
 
     Returns
     -------
-    ``(loss, dlogits)``.
+    ``(loss, dlogits)``: ``loss`` as ``binary_cross_entropy_with_logits``
+    returns it; ``dlogits`` an ndarray of the logits' shape and result dtype
+    (``out`` if given), a 0-d array for 0-d logits.
 
     Accuracy (native): the gradient is computed in float64 (float32 rounded
     once); its final subtraction cancels when ``s`` is close to ``y``, so

@@ -301,13 +301,23 @@ cdef object _F32 = np.dtype(np.float32)
 cdef object _F64 = np.dtype(np.float64)
 
 
-cdef inline int _check_run(cnp.ndarray x, cnp.ndarray y, Py_ssize_t y_size) except -1:
+cdef inline int _check_read(cnp.ndarray x, cnp.ndarray a, Py_ssize_t a_size) except -1:
     """What memory safety depends on, re-checked before a general-path kernel
-    call (the plan guarantees it; this makes a planning bug an exception)."""
+    call (the plan guarantees it; this makes a planning bug an exception):
+    ``x`` and ``a`` (another input, read-only allowed) of one float dtype,
+    both as the kernels read them, ``a`` of ``a_size`` elements."""
     cdef int typenum = cnp.PyArray_TYPE(x)
-    if not _is_float(typenum) or not _usable(x, typenum) or not _usable(y, typenum) \
-            or not cnp.PyArray_ISWRITEABLE(y) or cnp.PyArray_SIZE(y) != y_size:
+    if not _is_float(typenum) or not _usable(x, typenum) or not _usable(a, typenum) \
+            or cnp.PyArray_SIZE(a) != a_size:
         raise AssertionError("internal: the plan gave arrays the kernel cannot take")
+    return 0
+
+
+cdef inline int _check_run(cnp.ndarray x, cnp.ndarray y, Py_ssize_t y_size) except -1:
+    """_check_read, and ``y`` (the kernel's output) writeable."""
+    _check_read(x, y, y_size)
+    if not cnp.PyArray_ISWRITEABLE(y):
+        raise AssertionError("internal: the plan gave the kernel a read-only output")
     return 0
 
 
@@ -362,7 +372,7 @@ cdef object _reduce_general(int op, bint keeps, x, axis, bint keepdims, out):
         if keeps:
             return fn(arr, axis, out=out)
         return fn(arr, axis, keepdims=keepdims, out=out)
-    xw = np.asarray(arr, dtype=work, order="C")
+    xw = ck.kernel_array(arr, work)
     perm, outer, n, inner = ck.plan(xw.shape, axes)
     if perm is not None:
         xw = np.ascontiguousarray(xw.transpose(perm))
@@ -417,7 +427,7 @@ cdef object _map_general(int op, x, out, double p):
     ck.check_out(out, arr.shape, result)
     if work != _F32 and work != _F64:
         return _twin_call(name, (arr,), p, out)
-    xw = np.asarray(arr, dtype=work, order="C")
+    xw = ck.kernel_array(arr, work)
     dst = out if ck.direct_out(out, xw, work, True) else np.empty(xw.shape, work)
     _check_run(xw, dst, cnp.PyArray_SIZE(xw))
     _map(op, xw, dst, p)
@@ -466,8 +476,8 @@ cdef object _map2_general(int op, g, x, out, double p):
     ck.check_out(out, ga.shape, result)
     if work != _F32 and work != _F64:
         return _twin_call(name, (ga, xa), p, out)
-    gw = np.asarray(ga, dtype=work, order="C")
-    xw = np.asarray(xa, dtype=work, order="C")
+    gw = ck.kernel_array(ga, work)
+    xw = ck.kernel_array(xa, work)
     direct = ck.direct_out(out, gw, work, True) and ck.direct_out(out, xw, work, True)
     dst = out if direct else np.empty(xw.shape, work)
     _check_run(xw, dst, cnp.PyArray_SIZE(xw))
@@ -511,12 +521,8 @@ cdef object _reduce2_general(int op, grad, y, axis, out):
     ck.check_out(out, garr.shape, result)
     if work != _F32 and work != _F64:
         return getattr(_twin(), REDUCE2_NAMES[op])(garr, yarr, axis, out=out)
-    gw = np.asarray(garr, dtype=work, order="C")
-    yw = np.asarray(yarr, dtype=work, order="C")
-    if not gw.flags.aligned:
-        gw = gw.copy()
-    if not yw.flags.aligned:
-        yw = yw.copy()
+    gw = ck.kernel_array(garr, work)
+    yw = ck.kernel_array(yarr, work)
     perm, outer, n, inner = ck.plan(gw.shape, axes)
     if perm is not None:
         gw = np.ascontiguousarray(gw.transpose(perm))
@@ -602,7 +608,7 @@ cdef object _cross_entropy_general(logits, target, axis, weight, ignore_index, r
         return _twin().cross_entropy(
             logits, target, axis=axis, weight=weight, ignore_index=ignore_index,
             reduction=reduction, label_smoothing=label_smoothing, out=out)
-    cdef cnp.ndarray xw = np.ascontiguousarray(a.x, dtype=a.work)
+    cdef cnp.ndarray xw = ck.kernel_array(a.x, a.work)
     shape = a.x.shape
     cdef size_t outer = ck._prod(shape[: a.axis]), C = a.C
     cdef size_t inner = ck._prod(shape[a.axis + 1:])
@@ -621,7 +627,7 @@ cdef object _cross_entropy_general(logits, target, axis, weight, ignore_index, r
         _check_run(xw, loss, outer * inner)
         lp = cnp.PyArray_DATA(loss)
     if a.index_target:
-        lab = np.ascontiguousarray(a.target)
+        lab = ck.kernel_array(a.target, ck.I64)
         if not _usable(lab, cnp.NPY_INT64) or <size_t>cnp.PyArray_SIZE(lab) != outer * inner:
             raise AssertionError("internal: labels must be C-contiguous int64, one per sample")
         with nogil:
@@ -634,7 +640,7 @@ cdef object _cross_entropy_general(logits, target, axis, weight, ignore_index, r
               C, inner, ign, a.eps, lp, &total, &wsum)
         denom = wsum
     else:
-        p = np.ascontiguousarray(a.target, dtype=a.work)
+        p = ck.kernel_array(a.target, a.work)
         if cnp.PyArray_SIZE(p) != cnp.PyArray_SIZE(xw):
             raise AssertionError("internal: probabilities must have the logits' size")
         _loss(FA_LOSS_ce_prob, xw, cnp.PyArray_DATA(p), NULL, wp, outer, C, inner, 0, a.eps,
@@ -722,7 +728,7 @@ cdef object _cross_entropy_with_grad_general(logits, target, axis, weight, ignor
         return _twin().cross_entropy_with_grad(
             logits, target, axis=axis, weight=weight, ignore_index=ignore_index,
             reduction=reduction, label_smoothing=label_smoothing, grad_loss=grad_loss, out=out)
-    cdef cnp.ndarray xw = np.ascontiguousarray(a.x, dtype=a.work)
+    cdef cnp.ndarray xw = ck.kernel_array(a.x, a.work)
     shape = a.x.shape
     cdef size_t outer = ck._prod(shape[: a.axis]), C = a.C
     cdef size_t inner = ck._prod(shape[a.axis + 1:])
@@ -735,7 +741,7 @@ cdef object _cross_entropy_with_grad_general(logits, target, axis, weight, ignor
     cdef double total = 0.0, wsum = 0.0, g = 1.0
     cdef int64_t ign = a.ignore_index
     if a.index_target:
-        lab = np.ascontiguousarray(a.target)
+        lab = ck.kernel_array(a.target, ck.I64)
         if not _usable(lab, cnp.NPY_INT64) or <size_t>cnp.PyArray_SIZE(lab) != outer * inner:
             raise AssertionError("internal: labels must be C-contiguous int64, one per sample")
         with nogil:
@@ -746,12 +752,12 @@ cdef object _cross_entropy_with_grad_general(logits, target, axis, weight, ignor
                                      a.ignore_index)
         src = lab
     else:
-        p = np.ascontiguousarray(a.target, dtype=a.work)
+        p = ck.kernel_array(a.target, a.work)
         if cnp.PyArray_SIZE(p) != cnp.PyArray_SIZE(xw):
             raise AssertionError("internal: probabilities must have the logits' size")
         src = p
     if isinstance(gl, np.ndarray):
-        gv = np.ascontiguousarray(gl, dtype=np.float64)
+        gv = ck.kernel_array(gl, np.float64)
         if <size_t>cnp.PyArray_SIZE(gv) != outer * inner:
             raise AssertionError("internal: grad_loss must hold one value per sample")
         gp = <const double *>cnp.PyArray_DATA(gv)
@@ -782,7 +788,7 @@ cdef object _cross_entropy_with_grad_general(logits, target, axis, weight, ignor
         lres = ck.unwrap_0d(loss.astype(a.result, copy=False))
     else:
         lres = ck.finish_loss(total, denom, a.reduction, a.result)
-    return lres, ck.deliver(dst, out, a.result)
+    return lres, ck.deliver(dst, out, a.result, False)
 
 
 cdef object _twin_module = None
@@ -1030,15 +1036,15 @@ cdef tuple _bce_general(logits, target, weight, pos_weight, reduction, grad_loss
             logits, target, weight=weight, pos_weight=pos_weight, reduction=reduction,
             out=out), None
     shape = a.x.shape
-    cdef cnp.ndarray xw = np.ascontiguousarray(a.x, dtype=a.work)
-    cdef cnp.ndarray tw_ = np.ascontiguousarray(a.target, dtype=a.work)
+    cdef cnp.ndarray xw = ck.kernel_array(a.x, a.work)
+    cdef cnp.ndarray tw_ = ck.kernel_array(a.target, a.work)
     w, w_row, w_col = ck.bce_weight_view(a.weight, shape, a.work)
     pw, p_row, p_col = ck.bce_weight_view(a.pos_weight, shape, a.work)
     cdef double g = 1.0, total = 0.0
     cdef Py_ssize_t size = cnp.PyArray_SIZE(xw)
     gv = None
     if isinstance(gl, np.ndarray):
-        gv = np.ascontiguousarray(gl, dtype=a.work)
+        gv = ck.kernel_array(gl, a.work)
     else:
         g = gl
     if a.reduction == "mean":
@@ -1065,8 +1071,8 @@ cdef tuple _bce_general(logits, target, weight, pos_weight, reduction, grad_loss
     _bce_check_view(xw, w, w_row, w_col)
     _bce_check_view(xw, pw, p_row, p_col)
     if gv is not None:
-        _check_run(xw, gv, size)
-    _check_run(xw, tw_, size)
+        _check_read(xw, gv, size)
+    _check_read(xw, tw_, size)
     _bce_run(xw, tw_, w, w_row, w_col, pw, p_row, p_col, g, gv, dst, loss,
              NULL if a.reduction == "none" else &total)
     if a.reduction == "none":
@@ -1076,7 +1082,7 @@ cdef tuple _bce_general(logits, target, weight, pos_weight, reduction, grad_loss
         lres = val if with_grad else ck.deliver_loss(val, out)
     if not with_grad:
         return lres, None
-    return lres, ck.deliver(dst, out, a.result)
+    return lres, ck.deliver(dst, out, a.result, False)
 
 
 def binary_cross_entropy_with_logits(logits, target, weight, pos_weight, reduction, out):
@@ -1157,9 +1163,7 @@ def masked_reduce(int op, x, where, axis, out):
     ck.check_out(out, arr.shape, result)
     if work != _F32 and work != _F64:
         return getattr(_twin(), MASKED_NAMES[op])(arr, axis, where=mask, out=out)
-    xw = np.asarray(arr, dtype=work, order="C")
-    if not xw.flags.aligned:
-        xw = xw.copy()
+    xw = ck.kernel_array(arr, work)
     shape = xw.shape
     if not axes:
         # groups of one element (0-d x, or axis=()): a trailing axis of 1

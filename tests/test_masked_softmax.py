@@ -200,6 +200,20 @@ def test_special_values(op, dtype, axis, n):
 
 
 @pytest.mark.parametrize("op", OPS)
+def test_axis_followed_by_unit_dims(op, mode):
+    """A single axis followed only by 1-sized dims is a row for the kernels
+    (the fuzzer found (5, 5, 1, 1) over axis 1 raising an internal
+    AssertionError with any mask)."""
+    rng = np.random.default_rng(11)
+    for shape, axis in [((5, 5, 1, 1), 1), ((5, 5, 1, 1), -3), ((3, 4, 1), 1), ((1, 6, 1), 1),
+                        ((5, 1, 5, 1), 2)]:
+        x = rng.standard_normal(shape)
+        for mshape in [(), (1,), shape, shape[1:], (shape[0],) + (1,) * (len(shape) - 1)]:
+            m = rng.random(mshape) > 0.3
+            check_masked(op, getattr(fastact, op)(x, axis=axis, where=m), x, m, axis, mode)
+
+
+@pytest.mark.parametrize("op", OPS)
 def test_empty_and_0d(op):
     for shape, axis in (((0, 5), -1), ((3, 0), -1), ((3, 0), 0), ((0,), 0)):
         x = np.ones(shape, np.float32)
