@@ -343,7 +343,13 @@ def log_softmax_backward(
     shape, result, gw, yw, axes = _prepare_backward(grad, y, axis, out)
     with np.errstate(**_QUIET):
         s = np.sum(gw, axis=axes, keepdims=True)
-        r = gw - np.exp(yw) * s
+        e = np.exp(yw)
+        nf = ~np.isfinite(s)
+        if nf.any():
+            # a group summing to +-inf: exp(y) > 0 for every finite y, also
+            # where it underflows, so g - e * s is -+inf there, not NaN
+            e = np.where(nf & (e == 0) & (yw > -np.inf), 1, e)
+        r = gw - e * s
     return _deliver(r, out, result, shape)
 
 

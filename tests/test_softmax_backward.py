@@ -258,6 +258,35 @@ def test_positive_y_in_long_rows():
                     g.T, yc, 0, dt)
 
 
+def test_log_softmax_backward_overflow_follows_the_formula(level):
+    """Found by the fuzzer: where g - exp(y) * s overflows (a positive y, not
+    a log_softmax output but accepted) the float64 compensation term made
+    inf - inf = NaN; float32 rounded exp(y) to float32 first (inf beyond
+    y = 88.7, then inf * 0 = NaN for s = 0); and a group whose sum is +-inf
+    gave NaN where exp(y) underflowed to 0 although exp(y) > 0.  Now all
+    follow g - exp(y) * s evaluated exactly (twin alike), at every level,
+    for rows and columns."""
+    inf, nan = np.inf, np.nan
+    cases = [  # (g, y, exact result)
+        ([1.0, 2.0], [1000.0, 0.0], [-inf, -1.0]),
+        ([1.0, 2.0], [709.0, -1000.0], [-inf, 2.0]),  # exp(709) * 3 overflows
+        ([1.0, 2.0], [inf, 0.0], [-inf, -1.0]),
+        ([-1.0, 1.0, -0.0], [103.4, 1e30, 0.0], [-1.0, nan, -0.0]),  # s = 0: exp(1e30) = inf
+        ([inf, 1.0, 2.0, 3.0], [-1.0, -800.0, -inf, nan], [nan, -inf, nan, nan]),
+        ([-inf, 1.0], [-200.0, -1e4], [nan, inf]),
+    ]
+    for dt in (np.float32, np.float64):
+        for g, y, want in cases:
+            g, y = np.array(g, dt), np.array(y, dt)
+            with np.errstate(all="ignore"):
+                for got in (nat.log_softmax_backward(g, y),
+                            nat.log_softmax_backward(g[:, None], y[:, None], 0).ravel(),
+                            nat.log_softmax_backward(np.tile(g[:, None], 40), np.tile(y[:, None], 40),
+                                                     0)[:, 17],
+                            twin.log_softmax_backward(g, y)):
+                    np.testing.assert_array_equal(got, np.array(want, dt), err_msg=f"{dt} {g} {y}")
+
+
 @pytest.fixture(params=LEVELS)
 def level(request):
     prev = native._set_kernel_level(request.param)

@@ -50,8 +50,9 @@ static inline void FA_FN(lsb_vexp)(const T *d, T *e, size_t len)
  * NaN -> NaN), at the scalar level the portable one rounded to T.  It takes
  * y <= 0 only: a tile holding some y > 0 (never for a log_softmax output)
  * computes it on min(y, 0) (NaN kept) and redoes those elements with libm's
- * exp (correctly rounded to within 1 ULP). */
-static inline void FA_FN(lsb_exp_tile)(const T *y, size_t len, T *e)
+ * exp (correctly rounded to within 1 ULP).  Returns 1 for such a tile:
+ * there e * s may overflow, so its outputs take lsb_one_big. */
+static inline int FA_FN(lsb_exp_tile)(const T *y, size_t len, T *e)
 {
     int pos = 0;
     for (size_t j = 0; j < len; j++) pos |= y[j] > 0;
@@ -69,6 +70,7 @@ static inline void FA_FN(lsb_exp_tile)(const T *y, size_t len, T *e)
     if (pos)
         for (size_t j = 0; j < len; j++)
             if (y[j] > 0) e[j] = (T)exp((double)y[j]);
+    return pos;
 }
 
 /* out[j] = g[j] - e[j] * s (s = hi + lo) */
@@ -84,16 +86,48 @@ static inline T FA_FN(lsb_one)(T g, T e, double s, double lo)
 #endif
 }
 
+/* lsb_one where e may be huge (a tile with some y > 0).  float32: for
+ * y > 0 all in double with exp(y) unrounded (rounded to float32 it
+ * overflows beyond y = 88.7, and inf * 0 would give NaN for s = 0).
+ * float64: when g - e * s overflows (e = +inf, or e * s beyond the range),
+ * the result is that infinity (NaN for inf * 0, as the formula), not the
+ * NaN of inf - inf that the compensation term e * lo would add; otherwise
+ * exactly lsb_one. */
+static inline T FA_FN(lsb_one_big)(T g, T e, T y, double s, double lo)
+{
+#if FA_DTYPE == 32
+    return y > 0 ? (T)((double)g - exp((double)y) * s) : FA_FN(lsb_one)(g, e, s, lo);
+#else
+    (void)y;
+#if FA_BW_FMA
+    T r = __builtin_fma(-e, s, g);
+#else
+    T r = (double)g - e * s;
+#endif
+    return r - r != 0 ? r : r - e * lo; /* r - r: NaN for +-inf (and NaN) */
+#endif
+}
+
+/* lsb_one_big for a group whose sum s is +-inf (or NaN): exp(y) > 0 for
+ * every finite y, so where it underflowed to 0 the exact result is still
+ * g - (+0) * inf = -+inf, not NaN: any positive e gives it (1 is used). */
+static inline T FA_FN(lsb_one_nf)(T g, T e, T y, double s, double lo)
+{
+    if (e == 0 && y > -(T)INFINITY && s - s != 0) e = (T)1;
+    return FA_FN(lsb_one_big)(g, e, y, s, lo);
+}
+
 static void FA_FN(log_softmax_backward_row)(const T *g, const T *y, T *out, size_t n, int st)
 {
     /* the sum pass reads g and fetches y for the output pass; the output
      * pass fetches the next row's g */
     double lo, s = FA_FN(bw_row_sum)(g, NULL, n, y, &lo);
+    int nf = s - s != 0; /* s = +-inf or NaN */
     T e[FA_TILE];
     for (size_t j0 = 0; j0 < n; j0 += FA_TILE) {
         size_t len = n - j0 < FA_TILE ? n - j0 : FA_TILE;
         FA_FN(bw_prefetch)(g + n + j0, len);
-        FA_FN(lsb_exp_tile)(y + j0, len, e);
+        int big = FA_FN(lsb_exp_tile)(y + j0, len, e);
 #if FA_VEC
         /* st: the tile computed into e itself (each e[j] read before its
          * store), then streamed to out; out may be g or y (read first) */
@@ -101,7 +135,14 @@ static void FA_FN(log_softmax_backward_row)(const T *g, const T *y, T *out, size
 #else
         T *os = out + j0;
 #endif
-        for (size_t j = 0; j < len; j++) os[j] = FA_FN(lsb_one)(g[j0 + j], e[j], s, lo);
+        if (nf)
+            for (size_t j = 0; j < len; j++)
+                os[j] = FA_FN(lsb_one_nf)(g[j0 + j], e[j], y[j0 + j], s, lo);
+        else if (big)
+            for (size_t j = 0; j < len; j++)
+                os[j] = FA_FN(lsb_one_big)(g[j0 + j], e[j], y[j0 + j], s, lo);
+        else
+            for (size_t j = 0; j < len; j++) os[j] = FA_FN(lsb_one)(g[j0 + j], e[j], s, lo);
 #if FA_VEC
         if (st) FA_FN(vput_tile)(e, out + j0, len, st);
 #endif
@@ -120,11 +161,19 @@ static inline void FA_FN(lsb_cols_out)(const T *gs, size_t gss, const T *y, T *o
                                        const double *lo)
 {
     T e[FA_CHUNK];
+    int nf = 0;
+    for (size_t k = 0; k < w; k++) nf |= s[k] - s[k] != 0;
     for (size_t i = 0; i < n; i++) {
         const T *gr = gs + i * gss;
+        const T *yr = y + i * inner;
         T *orow = out + i * inner;
-        FA_FN(lsb_exp_tile)(y + i * inner, w, e);
-        for (size_t k = 0; k < w; k++) orow[k] = FA_FN(lsb_one)(gr[k], e[k], s[k], lo[k]);
+        int big = FA_FN(lsb_exp_tile)(yr, w, e);
+        if (nf)
+            for (size_t k = 0; k < w; k++) orow[k] = FA_FN(lsb_one_nf)(gr[k], e[k], yr[k], s[k], lo[k]);
+        else if (big)
+            for (size_t k = 0; k < w; k++) orow[k] = FA_FN(lsb_one_big)(gr[k], e[k], yr[k], s[k], lo[k]);
+        else
+            for (size_t k = 0; k < w; k++) orow[k] = FA_FN(lsb_one)(gr[k], e[k], s[k], lo[k]);
     }
 }
 
