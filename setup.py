@@ -17,7 +17,11 @@ it in a tree built before recompiles everything.
 
 FASTACT_SANITIZE=address,undefined (any list GCC/Clang's -fsanitize takes)
 builds an instrumented extension: -fsanitize=<list> -fno-omit-frame-pointer
--g, UBSan made fatal (-fno-sanitize-recover=undefined), no stripping.  Python
+-g, UBSan made fatal (-fno-sanitize-recover=undefined), -fno-wrapv (after
+Python's -fwrapv, which would switch UBSan's signed-overflow check off), no
+stripping, and
+the planted bugs of src_c/runtime/planted.c compiled in (FA_SANITIZER_BUILD;
+tests/test_sanitizers_catch.py checks that they are reported).  Python
 itself is not instrumented, so AddressSanitizer's runtime must be preloaded:
 ``LD_PRELOAD=$(gcc -print-file-name=libasan.so)
 ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 python -m pytest`` (leak
@@ -75,10 +79,15 @@ else:
         "-pthread",
     ]
     if SANITIZE:
+        # compiles the planted bugs of src_c/runtime/planted.c (the check
+        # that the sanitizers report them; nothing in other builds)
+        macros.append(("FA_SANITIZER_BUILD", "1"))
         san = [f"-fsanitize={SANITIZE}", "-fno-omit-frame-pointer"]
         if "undefined" in SANITIZE.split(","):
             san.append("-fno-sanitize-recover=undefined")
-        compile_args += san + ["-g"]
+        # Python's CFLAGS hold -fwrapv, which defines signed overflow and so
+        # turns UBSan's check of it off (the planted bug went unreported)
+        compile_args += san + ["-g", "-fno-wrapv"]
         link_args += san
     elif DEBUG:
         compile_args.append("-g")
@@ -101,13 +110,13 @@ ext = Extension(
 
 
 class BuildExt(build_ext):
-    """build_ext that recompiles when FASTACT_DEBUG or FASTACT_SANITIZE
-    changed since the last build in this tree (setuptools compares
-    timestamps only, not flags)."""
+    """build_ext that recompiles when the flags changed since the last build
+    in this tree (FASTACT_DEBUG, FASTACT_SANITIZE, or an edit of the flags
+    here: setuptools compares timestamps only, not flags)."""
 
     def run(self):
         stamp = Path(self.build_temp) / "fastact-build-mode"
-        mode = f"sanitize={SANITIZE}" if SANITIZE else "debug" if DEBUG else "release"
+        mode = repr((compile_args, link_args, macros))
         if not stamp.is_file() or stamp.read_text() != mode:
             self.force = True
         super().run()

@@ -839,6 +839,24 @@ def _set_kernel_level(str name):
 _LEVEL_NAMES = tuple(fa_level_name(i).decode() for i in range(4))
 
 
+cdef extern from "runtime/planted.h" nogil:
+    int fa_sanitizer_build()
+    int fa_planted_bug(int kind, const double *x, size_t n)
+
+#: True in a FASTACT_SANITIZE build (setup.py), which holds the planted bugs
+SANITIZER_BUILD = bool(fa_sanitizer_build())
+
+
+def _planted_bug(int kind, cnp.ndarray x):
+    """Sanitizer builds only: run planted bug ``kind`` (1: read one past the
+    end of the float64 array ``x``; 2: a signed int overflow), which the
+    sanitizers must report (tests/test_sanitizers_catch.py).  Elsewhere
+    nothing happens (returns -1)."""
+    if cnp.PyArray_TYPE(x) != cnp.NPY_FLOAT64 or not cnp.PyArray_IS_C_CONTIGUOUS(x):
+        raise TypeError("a C-contiguous float64 array is needed")
+    return fa_planted_bug(kind, <const double *>cnp.PyArray_DATA(x), <size_t>cnp.PyArray_SIZE(x))
+
+
 def _kernel_level():
     """Name of the level in use now."""
     return fa_level_name(fa_get_level()).decode()
