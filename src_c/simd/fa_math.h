@@ -31,9 +31,13 @@
  * So the choice is not left to it. */
 #if defined(_MSC_VER)
 #define FA_ALWAYS_INLINE static __forceinline
+#define FA_NOINLINE static __declspec(noinline)
 #else
 #define FA_ALWAYS_INLINE static inline __attribute__((always_inline))
+#define FA_NOINLINE static __attribute__((noinline))
 #endif
+/* FA_NOINLINE: a rare path kept out of its hot caller, whose code (and
+ * vectorisation) would otherwise change with it. */
 
 /* Running maximum that skips NaN (the maxps/maxpd idiom).  NaN inputs are
  * caught later: they make the sum of exponentials NaN. */
