@@ -405,7 +405,9 @@ def cross_entropy_with_grad(
             gs = np.where(keep, gs, 0)
             coef = (1 - eps) * wt + (eps * w.sum() / C if eps > 0 else 0)
             gx = np.expand_dims(gs, ax)
-            grad = p * np.expand_dims(gs * coef, ax) - gx * (eps / C) * wb
+            grad = p * np.expand_dims(gs * coef, ax)
+            if eps > 0:  # without smoothing the other classes' weights do not enter
+                grad = grad - gx * (eps / C) * wb
             onehot = np.arange(C).reshape(wshape) == np.expand_dims(tc, ax)
             grad = grad - np.where(onehot, np.expand_dims(gs * (1 - eps) * wt, ax), 0)
             grad = np.where(np.expand_dims(keep, ax), grad, 0)
@@ -420,7 +422,6 @@ def cross_entropy_with_grad(
         np.copyto(out, grad, casting="unsafe")
         return loss, out
     return loss, np.asarray(grad).astype(a.result)
-
 
 
 def _bce_parts(a: "ck.BCEArgs"):

@@ -476,3 +476,17 @@ def test_one_sample_empty_batch_noncontiguous_inplace(mod):
     _, ref = mod.cross_entropy_with_grad(v.copy(), np.arange(4), label_smoothing=0.1)
     _, d = mod.cross_entropy_with_grad(v, np.arange(4), out=v, label_smoothing=0.1)
     assert d is v and np.array_equal(v, ref) and np.array_equal(b[1::2], rng_for("ceg-nc").standard_normal((8, 10))[1::2])
+
+
+@pytest.mark.parametrize("mod", [fastact, twin], ids=["native", "twin"])
+def test_unused_weights_do_not_enter_without_smoothing(mod):
+    """Without label smoothing only the target class's weight enters the
+    loss and its gradient: an inf (or huge) weight elsewhere leaves them
+    finite (the twin formed 0 * inf = NaN there; found by the fuzzer)."""
+    x = np.array([[0.8, -4.6, 28.5, -33.6]])
+    t = np.array([1])
+    w = np.array([np.inf, 1e-40, 1e-3, 1e300])
+    loss, g = mod.cross_entropy_with_grad(x, t, weight=w)
+    assert np.isfinite(loss) and np.isfinite(g).all()
+    _, g1 = mod.cross_entropy_with_grad(x, t, weight=np.array([1.0, 1e-40, 1e-3, 1.0]))
+    np.testing.assert_allclose(g, g1, rtol=1e-12)
