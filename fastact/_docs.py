@@ -312,6 +312,10 @@ CROSS_ENTROPY_WITH_GRAD = """Cross-entropy loss and its gradient w.r.t. the logi
         1.0; anything else raises ValueError).  ``"none"``: an array of the
         samples' shape (the logits' shape without ``axis``) or a scalar
         broadcast to it (default all ones); another shape raises ValueError.
+        A non-finite value gives non-finite gradients for its samples, NaN
+        or +-inf (the kernels fold it into the softmax and target terms
+        before subtracting them, so inf - inf may give NaN where
+        ``grad_loss * (...)`` would be +-inf; the twin differs the same way).
     out : ndarray, optional
         Receives ``dlogits``: the logits' shape (ValueError) and result dtype
         (TypeError), writeable.  May be the logits array itself (in-place

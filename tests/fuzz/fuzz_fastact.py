@@ -491,9 +491,13 @@ def _compare_values(a, t, where: str, scale: float, loose: bool) -> None:
     if a_arr.dtype.kind != "f":
         raise Finding(f"{where}: result dtype {a_arr.dtype}")
     tol = TOL[a_arr.dtype.name if a_arr.dtype.name in TOL else "longdouble"]
+    scale = np.asarray(scale, np.longdouble)
+    if scale.ndim and scale.shape != t_arr.shape:
+        scale = scale.max()
     fin = np.isfinite(t_arr)
     t64 = np.where(fin, t_arr, 0).astype(np.longdouble)
-    bound = tol * (np.abs(t64) + np.abs(t64).max(initial=0) + scale) + np.finfo(a_arr.dtype).tiny
+    bound = tol * (np.abs(t64) + np.abs(t64).max(initial=0) + scale) \
+        + np.finfo(a_arr.dtype).tiny
     # where the allowed error exceeds the dtype's range (float16 results of
     # inputs beyond it), an overflow to inf is within the bound
     care = ~(fin & (bound > np.finfo(a_arr.dtype).max))
@@ -513,23 +517,50 @@ def _compare_values(a, t, where: str, scale: float, loose: bool) -> None:
                       f"(bound {bound[i]!r})")
 
 
-def _input_scale(spec: dict) -> float:
-    """Largest finite input magnitude: results with cancellation are held
-    relative to it."""
-    s = 0.0
-    for kind, a in spec["args"]:
-        if kind == "array":
-            v = _values(a, min(int(np.prod(a["shape"])), 1 << 16))
-            v = np.abs(v[np.isfinite(v)])
-            if v.size:
-                s = max(s, float(min(v.max(), 1e300)))
-    return s
+def _max_finite(a) -> float:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            v = np.abs(np.asarray(a, dtype=np.float64))
+    except (TypeError, ValueError):
+        return 0.0
+    v = v[np.isfinite(v)]
+    return float(min(v.max(), 1e300)) if v.size else 0.0
 
 
-def compare(nat, tw, spec: dict, loose: bool) -> None:
+def _input_scale(spec: dict, args: list, kwargs: dict):
+    """What the results' rounding errors are relative to (rounding in sums
+    that cancel: the comparison is loose against it, not against the
+    result).  The backward ops: their per-element error scales, formed by
+    the twin on absolute values (log_softmax_backward |g| + exp(y) sum|g|,
+    softmax_backward |y| (|g| + sum|g y|)); otherwise the largest finite
+    input (at least 1: the probabilities inside every op) times the largest
+    weight and upstream gradient (at least 1)."""
+    op = spec["op"]
+    if op in ("softmax_backward", "log_softmax_backward") and len(args) == 2:
+        import fastact.numpy_impl as twin
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                g = np.abs(np.asarray(args[0], dtype=np.float64))
+                y = np.asarray(args[1], dtype=np.float64)
+                axis = kwargs.get("axis", -1)
+                if op == "log_softmax_backward":
+                    sc = 2 * g - twin.log_softmax_backward(g, y, axis)
+                else:
+                    sc = -twin.softmax_backward(g, -np.abs(y), axis)
+            return np.where(np.isfinite(sc), sc, 0) + 1.0
+        except Exception:
+            pass
+    s = max([1.0] + [_max_finite(a) for a in args])
+    w = max([1.0] + [_max_finite(kwargs.get(k)) for k in ("weight", "pos_weight", "grad_loss")])
+    return s * w
+
+
+def compare(nat, tw, spec: dict, loose: bool, scale) -> None:
     """``loose``: only which results are finite must agree (cross-entropy
-    with non-finite probabilities or weights: documented as NaN or +-inf;
-    losses weighted with both signs: cancelling sums)."""
+    with non-finite probabilities, weights or grad_loss: documented as NaN
+    or +-inf; losses weighted with both signs: cancelling sums)."""
     if nat[0] != tw[0]:
         detail = nat[2] if nat[0] == "error" else tw[2]
         raise Finding(f"native {nat[0]}, twin {tw[0]} ({detail})")
@@ -541,7 +572,6 @@ def compare(nat, tw, spec: dict, loose: bool) -> None:
     if isinstance(a, tuple) != isinstance(t, tuple) or (isinstance(a, tuple) and len(a) != len(t)):
         raise Finding("result structures differ")
     pairs = list(zip(a, t)) if isinstance(a, tuple) else [(a, t)]
-    scale = _input_scale(spec)
     for i, (ai, ti) in enumerate(pairs):
         _compare_values(ai, ti, f"result[{i}]", scale, loose)
     if spec["out"] is not None and nat[2] is not None:
@@ -574,21 +604,38 @@ def check_input(data: bytes) -> None:
             probe = twin_fn(*probe_args, **probe_kwargs)
     except Exception:
         probe = None
+    # (probabilities are converted to the logits' computing dtype: 1e300 is
+    # inf for float32 logits)
+    x0 = probe_args[0] if probe_args else None
+    work = np.float32 if isinstance(x0, np.ndarray) and x0.dtype in (np.float16, np.float32) \
+        else np.float64
     loose = spec["op"].startswith("cross_entropy") and any(
-        _nonfinite_float(a) for a in probe_args[1:] + [probe_kwargs.get("weight")])
+        _nonfinite_float(a, work) for a in probe_args[1:] + [probe_kwargs.get("weight")])
     loose = loose or any(_negative(probe_kwargs.get(k)) for k in ("weight", "pos_weight"))
+    # cross-entropy gradients of a non-finite grad_loss: NaN or +-inf (documented)
+    gl = probe_kwargs.get("grad_loss")
+    loose = loose or (spec["op"] == "cross_entropy_with_grad" and _nonfinite_number(gl))
     tw = run_call(twin_fn, spec, probe, "twin")
     nat = run_call(native_fn, spec, probe, "native")
-    compare(nat, tw, spec, loose)
+    compare(nat, tw, spec, loose, _input_scale(spec, probe_args, probe_kwargs))
+
+
+def _nonfinite_number(a) -> bool:
+    """``a`` holds numbers, some of them not finite."""
+    try:
+        return not np.isfinite(np.asarray(a, dtype=np.complex128)).all()
+    except (TypeError, ValueError):
+        return False
 
 
 def _negative(a) -> bool:
     return isinstance(a, np.ndarray) and a.dtype.kind in "fi" and bool((a < 0).any())
 
 
-def _nonfinite_float(a) -> bool:
-    return (isinstance(a, np.ndarray) and a.dtype.kind == "f"
-            and not np.isfinite(a.astype(np.float64)).all())
+def _nonfinite_float(a, work=np.float64) -> bool:
+    with np.errstate(all="ignore"):
+        return (isinstance(a, np.ndarray) and a.dtype.kind == "f"
+                and not np.isfinite(a.astype(work)).all())
 
 
 def replay(paths: list[str]) -> int:
