@@ -499,8 +499,9 @@ def _compare_values(a, t, where: str, scale: float, loose: bool) -> None:
     bound = tol * (np.abs(t64) + np.abs(t64).max(initial=0) + scale) \
         + np.finfo(a_arr.dtype).tiny
     # where the allowed error exceeds the dtype's range (float16 results of
-    # inputs beyond it), an overflow to inf is within the bound
-    care = ~(fin & (bound > np.finfo(a_arr.dtype).max))
+    # inputs beyond it; inf times a sum that cancels, whose sign or zero the
+    # twin's plain sum may get wrong), any overflow or NaN is within it
+    care = ~(bound > np.finfo(a_arr.dtype).max)
     for test in (np.isfinite,) if loose else (np.isnan, np.isposinf, np.isneginf):
         differ = (test(a_arr) != test(t_arr)) & care
         if differ.any():
@@ -525,7 +526,7 @@ def _max_finite(a) -> float:
     except (TypeError, ValueError):
         return 0.0
     v = v[np.isfinite(v)]
-    return float(min(v.max(), 1e300)) if v.size else 0.0
+    return float(v.max()) if v.size else 0.0
 
 
 def _input_scale(spec: dict, args: list, kwargs: dict):
@@ -533,9 +534,10 @@ def _input_scale(spec: dict, args: list, kwargs: dict):
     that cancel: the comparison is loose against it, not against the
     result).  The backward ops: their per-element error scales, formed by
     the twin on absolute values (log_softmax_backward |g| + exp(y) sum|g|,
-    softmax_backward |y| (|g| + sum|g y|)); otherwise the largest finite
-    input (at least 1: the probabilities inside every op) times the largest
-    weight and upstream gradient (at least 1)."""
+    softmax_backward |y| (|g| + sum|g y|)); otherwise the product of
+    1 + the largest finite magnitude of each input, weight and upstream
+    gradient (the terms of BCE and cross-entropy multiply them; a sum of
+    such terms that cancels keeps an error relative to them)."""
     op = spec["op"]
     if op in ("softmax_backward", "log_softmax_backward") and len(args) == 2:
         import fastact.numpy_impl as twin
@@ -549,12 +551,15 @@ def _input_scale(spec: dict, args: list, kwargs: dict):
                     sc = 2 * g - twin.log_softmax_backward(g, y, axis)
                 else:
                     sc = -twin.softmax_backward(g, -np.abs(y), axis)
-            return np.where(np.isfinite(sc), sc, 0) + 1.0
+            return np.where(np.isnan(sc), 0, sc) + 1.0  # inf: undetermined there
         except Exception:
             pass
-    s = max([1.0] + [_max_finite(a) for a in args])
-    w = max([1.0] + [_max_finite(kwargs.get(k)) for k in ("weight", "pos_weight", "grad_loss")])
-    return s * w
+    s = 1.0  # products of inputs (x * y in BCE, p * x in cross-entropy) may cancel
+    for a in args:
+        s *= 1.0 + _max_finite(a)
+    for k in ("weight", "pos_weight", "grad_loss"):
+        s *= 1.0 + _max_finite(kwargs.get(k))
+    return s  # inf: the products may overflow, nothing is determined
 
 
 def compare(nat, tw, spec: dict, loose: bool, scale) -> None:
