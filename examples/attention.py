@@ -26,7 +26,9 @@ import importlib.util
 import os
 import sys
 import time
+from collections.abc import Callable
 from types import ModuleType
+from typing import Literal, overload
 
 import numpy as np
 
@@ -35,22 +37,30 @@ if importlib.util.find_spec("fastact") is None:  # run from a source checkout
 import fastact  # noqa: E402
 import fastact.numpy_impl  # noqa: E402
 
+Params = dict[str, np.ndarray]  # weights (or their gradients) by name
 
-def init(D: int, dtype: np.dtype, seed: int = 0) -> dict:
+
+def init(D: int, dtype: np.dtype, seed: int = 0) -> Params:
     rng = np.random.default_rng(seed)
     return {k: (rng.standard_normal((D, D)) / np.sqrt(D)).astype(dtype)
             for k in ("Wq", "Wk", "Wv", "Wo")}
 
 
-def block(fa: ModuleType, params: dict, x: np.ndarray, r: np.ndarray, H: int,
-          causal: np.ndarray, grads: bool = True):
+@overload
+def block(fa: ModuleType, params: Params, x: np.ndarray, r: np.ndarray, H: int,
+          causal: np.ndarray, grads: Literal[True] = ...) -> tuple[float, Params]: ...
+@overload
+def block(fa: ModuleType, params: Params, x: np.ndarray, r: np.ndarray, H: int,
+          causal: np.ndarray, grads: Literal[False]) -> tuple[float, None]: ...
+def block(fa: ModuleType, params: Params, x: np.ndarray, r: np.ndarray, H: int,
+          causal: np.ndarray, grads: bool = True) -> tuple[float, Params | None]:
     """(loss, grads of the four weights) of the attention block, its
     softmax and softmax backward from module fa."""
     B, T, D = x.shape
     d = D // H
     scale = 1.0 / np.sqrt(d)
 
-    def heads(a):  # (B, T, D) -> (B, H, T, d)
+    def heads(a: np.ndarray) -> np.ndarray:  # (B, T, D) -> (B, H, T, d)
         return a.reshape(B, T, H, d).transpose(0, 2, 1, 3)
 
     q, k, v = (heads(x @ params[w]) for w in ("Wq", "Wk", "Wv"))
@@ -61,7 +71,7 @@ def block(fa: ModuleType, params: dict, x: np.ndarray, r: np.ndarray, H: int,
     loss = float(np.sum(y.astype(np.float64) * r))
     if not grads:
         return loss, None
-    g = {}
+    g: Params = {}
     dy = r.astype(x.dtype)
     g["Wo"] = np.tensordot(o, dy, axes=([0, 1], [0, 1]))
     do = heads(dy @ params["Wo"].T)
@@ -71,14 +81,14 @@ def block(fa: ModuleType, params: dict, x: np.ndarray, r: np.ndarray, H: int,
     dq = ds @ k
     dk = ds.transpose(0, 1, 3, 2) @ q
 
-    def merge(a):  # (B, H, T, d) -> (B, T, D)
+    def merge(a: np.ndarray) -> np.ndarray:  # (B, H, T, d) -> (B, T, D)
         return a.transpose(0, 2, 1, 3).reshape(B, T, D)
     for w, dh in (("Wq", dq), ("Wk", dk), ("Wv", dv)):
         g[w] = np.tensordot(x, merge(dh), axes=([0, 1], [0, 1]))
     return loss, g
 
 
-def time_step(fn, repeat: int = 7) -> float:
+def time_step(fn: Callable[[], object], repeat: int = 7) -> float:
     fn()
     ts = []
     for _ in range(repeat):
@@ -88,7 +98,7 @@ def time_step(fn, repeat: int = 7) -> float:
     return float(np.median(ts))
 
 
-def finite_difference_check(B, H, T, D, seed) -> float:
+def finite_difference_check(B: int, H: int, T: int, D: int, seed: int) -> float:
     """Largest relative error of native gradients against central
     differences (float64, 6 entries of each weight)."""
     rng = np.random.default_rng(seed + 7)
@@ -133,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fastact {fastact.__version__} (backend {fastact.BACKEND}); causal self-attention "
           f"B={B} H={H} T={T} D={D} {args.dtype}; scores {B}x{H}x{T}x{T}, mask {T}x{T}")
 
-    results = {}
+    results: dict[str, tuple[float, Params, float]] = {}
     for name, fa in (("native", fastact), ("numpy", fastact.numpy_impl)):
         loss, g = block(fa, params, x, r, H, causal)
         sec = time_step(lambda: block(fa, params, x, r, H, causal))

@@ -11,6 +11,7 @@ import os
 import sys
 
 import numpy as np
+from numpy.typing import NDArray
 
 if importlib.util.find_spec("fastact") is None:  # run from a source checkout
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -31,7 +32,7 @@ logits = np.empty((BATCH, CLASSES), DTYPE)
 logp = np.empty((BATCH, CLASSES), DTYPE)
 
 
-def forward(x, labels):
+def forward(x: NDArray[np.float32], labels: NDArray[np.int64]) -> np.float32:
     np.matmul(x, W1, out=hidden)
     np.add(hidden, b1, out=hidden)
     fastact.relu(hidden, out=hidden)             # in place
@@ -42,7 +43,7 @@ def forward(x, labels):
     return loss
 
 
-def main():
+def main() -> None:
     print(f"fastact {fastact.__version__} (backend: {fastact.BACKEND})")
     for step in range(3):
         x = rng.standard_normal((BATCH, D_IN)).astype(DTYPE)

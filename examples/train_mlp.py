@@ -27,8 +27,10 @@ import os
 import sys
 import time
 from types import ModuleType
+from typing import cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 if importlib.util.find_spec("fastact") is None:  # run from a source checkout
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -38,14 +40,18 @@ import fastact.numpy_impl  # noqa: E402
 HIDDEN, CLASSES = 128, 10
 SLOPE = 0.01  # leaky_relu's negative slope
 
+Params = dict[str, np.ndarray]  # weights (or their gradients) by name
+Data = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # xtr, ytr, xte, yte
 
-def load_data(dtype: np.dtype, seed: int = 0):
+
+def load_data(dtype: np.dtype, seed: int = 0) -> Data:
     """Digits 8x8 images (1797 x 64), standardised per feature with the
     training split's statistics; a fixed 80/20 split."""
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # type: ignore[import-untyped]
 
     data = load_digits()
-    x, y = data.data.astype(np.float64), data.target.astype(np.int64)
+    x: NDArray[np.float64] = data.data.astype(np.float64)
+    y: NDArray[np.int64] = data.target.astype(np.int64)
     order = np.random.default_rng(seed).permutation(len(x))
     n_train = int(0.8 * len(x))
     tr, te = order[:n_train], order[n_train:]
@@ -57,9 +63,10 @@ def load_data(dtype: np.dtype, seed: int = 0):
 class MLP:
     """Two layers; every buffer of a batch is allocated once and reused."""
 
-    def __init__(self, d_in: int, batch: int, dtype: np.dtype, activation: str, seed: int):
+    def __init__(self, d_in: int, batch: int, dtype: np.dtype, activation: str,
+                 seed: int) -> None:
         rng = np.random.default_rng(seed)
-        self.params = {
+        self.params: Params = {
             "W1": (rng.standard_normal((d_in, HIDDEN)) * np.sqrt(2.0 / d_in)).astype(dtype),
             "b1": np.zeros(HIDDEN, dtype),
             "W2": (rng.standard_normal((HIDDEN, CLASSES)) * np.sqrt(1.0 / HIDDEN)).astype(dtype),
@@ -75,13 +82,13 @@ class MLP:
 
     def _act(self, fa: ModuleType, pre: np.ndarray, out: np.ndarray) -> np.ndarray:
         if self.activation == "relu":
-            return fa.relu(pre, out=out)
-        return fa.leaky_relu(pre, SLOPE, out=out)
+            return cast(np.ndarray, fa.relu(pre, out=out))
+        return cast(np.ndarray, fa.leaky_relu(pre, SLOPE, out=out))
 
     def predict(self, fa: ModuleType, x: np.ndarray) -> np.ndarray:
         p = self.params
         h = self._act(fa, x @ p["W1"] + p["b1"], np.empty((len(x), HIDDEN), x.dtype))
-        return np.argmax(h @ p["W2"] + p["b2"], axis=1)
+        return cast(np.ndarray, np.argmax(h @ p["W2"] + p["b2"], axis=1))
 
     def step(self, fa: ModuleType, x: np.ndarray, y: np.ndarray) -> float:
         """Forward + backward of one batch; fills self.grads, returns the loss."""
@@ -108,13 +115,13 @@ class MLP:
 
 
 class Adam:
-    def __init__(self, params: dict, lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999,
-                 eps: float = 1e-8):
+    def __init__(self, params: Params, lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999,
+                 eps: float = 1e-8) -> None:
         self.lr, self.b1, self.b2, self.eps, self.t = lr, b1, b2, eps, 0
         self.m = {k: np.zeros_like(v) for k, v in params.items()}
         self.v = {k: np.zeros_like(v) for k, v in params.items()}
 
-    def update(self, params: dict, grads: dict) -> None:
+    def update(self, params: Params, grads: Params) -> None:
         self.t += 1
         c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
         for k, w in params.items():
@@ -127,20 +134,20 @@ class Adam:
 
 
 class SGD:
-    def __init__(self, params: dict, lr: float = 0.05):
+    def __init__(self, params: Params, lr: float = 0.05) -> None:
         self.lr = lr
 
-    def update(self, params: dict, grads: dict) -> None:
+    def update(self, params: Params, grads: Params) -> None:
         for k, w in params.items():
             w -= self.lr * grads[k]
 
 
-def train(fa: ModuleType, name: str, data, args) -> tuple[float, float]:
+def train(fa: ModuleType, name: str, data: Data, args: argparse.Namespace) -> tuple[float, float]:
     """Train from scratch with the ops of module `fa`; returns (final test
     accuracy, median seconds per epoch)."""
     xtr, ytr, xte, yte = data
     model = MLP(xtr.shape[1], args.batch, xtr.dtype, args.activation, args.seed)
-    opt = Adam(model.params) if args.optimizer == "adam" else SGD(model.params)
+    opt: Adam | SGD = Adam(model.params) if args.optimizer == "adam" else SGD(model.params)
     rng = np.random.default_rng(args.seed + 1)  # same batch order for every backend
     epoch_s = []
     acc = float("nan")
@@ -177,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fastact {fastact.__version__} (backend {fastact.BACKEND}); digits: "
           f"{len(data[0])} train / {len(data[2])} test, 64 -> {HIDDEN} ({args.activation}) -> "
           f"{CLASSES}, {args.optimizer}, batch {args.batch}, {args.dtype}")
-    runs = {}
+    runs: dict[str, tuple[float, float]] = {}
     if args.backend in ("both", "native"):
         runs["native"] = train(fastact, "native", data, args)
     if args.backend in ("both", "numpy"):
