@@ -23,19 +23,18 @@ SAMPLE = int(os.environ.get("FASTACT_FUZZ_SAMPLE", "400"))
 
 
 @pytest.fixture
-def restore_level_and_threads():
-    """check_input picks the kernel level and thread count of each input."""
-    threads = fastact.get_num_threads()
-    level = None
-    if fastact.BACKEND == "native":
-        from fastact import _native
-        level = _native._kernel_level()
+def restore_level_and_threads(restore_threads):
+    """check_input picks the kernel level and thread count of each input
+    (the thread count restored by conftest's restore_threads)."""
+    if fastact.BACKEND != "native":
+        yield
+        return
+    from fastact import _native
+    level = _native._kernel_level()
     try:
         yield
     finally:
-        fastact.set_num_threads(threads)
-        if level is not None:
-            _native._set_kernel_level(level)
+        _native._set_kernel_level(level)
 
 
 @pytest.mark.parametrize("path", CRASHES, ids=[p.name for p in CRASHES])

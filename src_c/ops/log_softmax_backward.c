@@ -51,7 +51,7 @@ static inline void FA_FN(lsb_vexp)(const T *d, T *e, size_t len)
  * y <= 0 only: a tile holding some y > 0 (never for a log_softmax output)
  * computes it on min(y, 0) (NaN kept) and redoes those elements with libm's
  * exp (correctly rounded to within 1 ULP).  Returns 1 for such a tile:
- * there e * s may overflow, so its outputs take lsb_one_big. */
+ * there e * s may overflow, so its outputs take lsb_out_rare. */
 static inline int FA_FN(lsb_exp_tile)(const T *y, size_t len, T *e)
 {
     int pos = 0;

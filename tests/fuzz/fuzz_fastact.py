@@ -239,10 +239,6 @@ def axis_spec(r: Reader, ndim: int, allow_tuple: bool = True):
     return ("value", r.pick((1.5, "0", [0], np.int64(0), True, (), (0.5,), -(2**70))))
 
 
-def scalar_choice(r: Reader, options):
-    return r.pick(options)
-
-
 BAD_OBJECTS = (None, "x", 1.5, [1.0, 2.0], object())
 
 
