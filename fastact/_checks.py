@@ -34,13 +34,50 @@ def reject_masked(a: Any, name: str) -> None:
         )
 
 
+# DLPack device types (dlpack.h's DLDeviceType) whose memory the CPU reads
+# directly: kDLCPU, kDLCUDAHost (pinned host memory), kDLCUDAManaged,
+# kDLROCMHost; NumPy's from_dlpack takes these too.
+_DLPACK_CPU_DEVICES = (1, 3, 11, 13)
+_DLPACK_DEVICE_NAMES = {2: "cuda", 4: "opencl", 7: "vulkan", 8: "metal", 9: "vpi", 10: "rocm",
+                        12: "vulkan", 14: "oneapi", 15: "webgpu", 16: "hexagon", 17: "maia"}
+
+
+def from_dlpack(x: Any, name: str = "x") -> np.ndarray:
+    """An array exporting ``__dlpack__`` (a PyTorch tensor, a JAX array, a
+    CuPy array, ...) as an ndarray sharing its memory (no copy), when it is
+    in CPU memory.  TypeError, naming the device, for any other device, and
+    for a tensor the exporter refuses to share (e.g. a PyTorch tensor that
+    requires grad) or whose dtype NumPy has no equivalent of (bfloat16)."""
+    device = getattr(x, "__dlpack_device__", None)
+    if device is not None:
+        kind, index = device()[:2]
+        kind = int(kind)
+        if kind not in _DLPACK_CPU_DEVICES:
+            where = f"{_DLPACK_DEVICE_NAMES.get(kind, 'device type ' + str(kind))}:{int(index)}"
+            raise TypeError(
+                f"{name} ({type(x).__module__}.{type(x).__qualname__}) is on {where} (DLPack "
+                f"device type {kind}); fastact computes on the CPU: move it there first "
+                f"(e.g. tensor.cpu(), jax.device_get(x), cupy.asnumpy(x))"
+            )
+    try:
+        return np.from_dlpack(x)
+    except (BufferError, RuntimeError, TypeError, ValueError) as e:
+        raise TypeError(
+            f"{name} ({type(x).__module__}.{type(x).__qualname__}) cannot be read through "
+            f"DLPack: {e}"
+        ) from e
+
+
 def as_array(x: Any, name: str = "x") -> np.ndarray:
-    """``x`` as an ndarray (not copied when it already is one); TypeError for
-    a masked array."""
+    """``x`` as an ndarray: an ndarray itself (never copied), a CPU array
+    exporting ``__dlpack__`` as a view of its memory (``from_dlpack``),
+    anything else through ``np.asarray``; TypeError for a masked array."""
     if isinstance(x, np.ndarray):
         if type(x) is not np.ndarray:
             reject_masked(x, name)
         return x
+    if hasattr(type(x), "__dlpack__"):
+        return from_dlpack(x, name)
     return np.asarray(x)
 
 
@@ -235,13 +272,10 @@ def unwrap_0d(a: np.ndarray):
     return a[()] if a.ndim == 0 else a
 
 
-def deliver(dst: np.ndarray, out: Optional[np.ndarray], result: np.dtype,
-            scalar_0d: bool = True):
+def deliver(dst: np.ndarray, out: Optional[np.ndarray], result: np.dtype):
     """The kernel's output ``dst`` as the result: copied into ``out`` when that
     is another array, cast to ``result`` when computed in another dtype; a
-    0-d result without ``out`` as a NumPy scalar (as ufuncs) unless not
-    ``scalar_0d`` (the gradients of the ``*_with_grad`` ops: arrays of the
-    logits' shape, 0-d included)."""
+    0-d result without ``out`` as a NumPy scalar (as ufuncs)."""
     if out is not None:
         if dst is not out:
             np.copyto(out, dst, casting="unsafe")
@@ -250,7 +284,7 @@ def deliver(dst: np.ndarray, out: Optional[np.ndarray], result: np.dtype,
         dst = dst.astype(result, order="C")
     elif not dst.flags.c_contiguous:
         dst = np.asarray(dst, order="C")
-    return unwrap_0d(dst) if scalar_0d else dst
+    return unwrap_0d(dst)
 
 
 def _prod(values) -> int:

@@ -788,7 +788,7 @@ cdef object _cross_entropy_with_grad_general(logits, target, axis, weight, ignor
         lres = ck.unwrap_0d(loss.astype(a.result, copy=False))
     else:
         lres = ck.finish_loss(total, denom, a.reduction, a.result)
-    return lres, ck.deliver(dst, out, a.result, False)
+    return lres, ck.deliver(dst, out, a.result)
 
 
 cdef object _twin_module = None
@@ -1100,7 +1100,7 @@ cdef tuple _bce_general(logits, target, weight, pos_weight, reduction, grad_loss
         lres = val if with_grad else ck.deliver_loss(val, out)
     if not with_grad:
         return lres, None
-    return lres, ck.deliver(dst, out, a.result, False)
+    return lres, ck.deliver(dst, out, a.result)
 
 
 def binary_cross_entropy_with_logits(logits, target, weight, pos_weight, reduction, out):
@@ -1143,7 +1143,7 @@ def binary_cross_entropy_with_logits_with_grad(logits, target, weight, pos_weigh
             if reduction == "mean":
                 total = total / <double>size
             return (np.float32 if cnp.PyArray_TYPE(xa) == cnp.NPY_FLOAT32
-                    else np.float64)(total), ya
+                    else np.float64)(total), ya if out is not None else ck.unwrap_0d(ya)
     return _bce_general(logits, target, weight, pos_weight, reduction, grad_loss, out, True)
 # ------------------------------------------------ where= (masked softmax)
 # The masked entry of softmax / log_softmax: planned in Python (the mask's

@@ -527,7 +527,7 @@ def binary_cross_entropy_with_logits_with_grad(
     if out is not None:
         np.copyto(out, grad, casting="unsafe")
         return lres, out
-    return lres, np.array(grad, dtype=a.result)
+    return lres, ck.unwrap_0d(np.array(grad, dtype=a.result))
 
 
 softmax.__doc__ = _docs.SOFTMAX

@@ -355,12 +355,16 @@ def test_empty_and_0d(mod, dtype):
     l0 = getattr(mod, BCE)(x0, y0, reduction="none")
     assert np.ndim(l0) == 0
     np.testing.assert_allclose(l0, np.log1p(np.exp(-0.5)), rtol=1e-6)
-    # dlogits of 0-d logits is a 0-d array on every path (the fuzzer found
-    # the native general path, e.g. a float32 target, returning a scalar)
+    # dlogits of 0-d logits is a NumPy scalar of the result dtype on every
+    # path (fast and general: the fuzzer once found them disagreeing), as
+    # for every 0-d input; a 0-d out= is filled and returned
     for t in (y0, y0.astype(np.float32), y0.astype(np.float64)):
         for kw in ({}, {"pos_weight": np.array(2)}, {"grad_loss": 2.0, "reduction": "sum"}):
             loss, d = getattr(mod, BCEG)(x0, t, **kw)
-            assert type(d) is np.ndarray and d.shape == () and np.ndim(loss) == 0, (t.dtype, kw)
+            assert type(d) is np.dtype(dtype).type and np.ndim(loss) == 0, (t.dtype, kw)
+            o = np.full((), np.nan, dtype)
+            loss2, d2 = getattr(mod, BCEG)(x0, t, out=o, **kw)
+            assert d2 is o and o == d and loss2 == loss, (t.dtype, kw)
 
 
 # ---------------------------------------------------------- dtypes, layouts
