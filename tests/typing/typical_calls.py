@@ -3,7 +3,7 @@
 float64, out= returns out, losses are NumPy scalars of the logits' dtype.
 Not run by pytest (no test_ prefix); running it is harmless."""
 
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,5 +46,27 @@ assert_type(bl, np.float64)
 assert_type(bd, NDArray[np.float64])
 assert_type(twin.softmax(x32), NDArray[np.float32])
 assert_type(fastact.get_num_threads(), int)
+
+
+class Tensor:
+    """Another library's array, seen only through DLPack (as a PyTorch
+    tensor or a JAX array): its dtype is not known statically."""
+
+    def __init__(self, a: NDArray[np.float32]) -> None:
+        self._a = a
+
+    def __dlpack__(self, *, stream: Any = None) -> Any:
+        return self._a.__dlpack__(stream=stream)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0)
+
+
+t = Tensor(x32)
+assert_type(fastact.softmax(t), NDArray[Any])
+assert_type(fastact.sigmoid(t), NDArray[Any])
+assert_type(fastact.softmax(labels), NDArray[np.float64])  # ints: float64
+assert_type(fastact.cross_entropy(t, labels), Any)
+assert_type(fastact.softmax_backward(t, fastact.softmax(t)), NDArray[np.floating[Any]])
 fastact.set_num_threads(1)
 cfg = fastact.show_config()
