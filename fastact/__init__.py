@@ -112,9 +112,36 @@ def set_num_threads(n: int) -> None:
     on their own thread, so the machine is not oversubscribed.  When
     threadpoolctl is installed, ``threadpool_limits`` controls this count
     too (user_api "fastact"; it clamps a larger limit to ``MAX_THREADS``).
-    ``n`` must be an int in ``[1, MAX_THREADS]`` (256): TypeError for a
-    non-integer (bools included), ValueError outside the range.  No effect
-    on the NumPy backend."""
+    No effect on the NumPy backend.
+
+    Parameters
+    ----------
+    n : int
+        The number of threads, in ``[1, MAX_THREADS]`` (256).
+
+    Raises
+    ------
+    TypeError
+        A non-integer ``n`` (bools included).
+    ValueError
+        An ``n`` outside ``[1, MAX_THREADS]``.
+
+    See Also
+    --------
+    get_num_threads : The count in use.
+
+    Examples
+    --------
+    >>> n = fa.get_num_threads()
+    >>> fa.set_num_threads(1)
+    >>> fa.get_num_threads()
+    1
+    >>> fa.set_num_threads(n)
+    >>> fa.set_num_threads(0)
+    Traceback (most recent call last):
+        ...
+    ValueError: the number of threads must be in [1, 256]; got 0
+    """
     import operator
 
     if isinstance(n, bool):
@@ -127,15 +154,59 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
-    """The number of threads the native kernels may use (see set_num_threads)."""
+    """Return the number of threads the native kernels may use.
+
+    By default the number of cores this process may run on; set by
+    ``set_num_threads`` (or threadpoolctl's ``threadpool_limits``).  1 when
+    the native extension is not available.
+
+    Returns
+    -------
+    int
+        The thread count, in ``[1, MAX_THREADS]``.
+
+    See Also
+    --------
+    set_num_threads : Set it.
+
+    Examples
+    --------
+    >>> 1 <= fa.get_num_threads() <= fa.MAX_THREADS
+    True
+    """
     return _nat.get_num_threads() if _nat is not None else 1
 
 
 def show_config() -> dict:
-    """Print and return the build configuration: version, active backend,
-    the kernel levels compiled in, the best one this CPU supports and the one
-    in use (chosen once at import: the best, or ``FASTACT_ISA`` when that
-    names a lower one; ``None`` when the native extension cannot be loaded)."""
+    """Print and return the build configuration.
+
+    The version, the active backend, the kernel levels compiled in, the
+    best one this CPU supports and the one in use (chosen once at import:
+    the best, or ``FASTACT_ISA`` when that names a lower one; ``None`` when
+    the native extension cannot be loaded), the thread count and NumPy's
+    version.
+
+    Returns
+    -------
+    dict
+        The printed values, keyed ``"version"``, ``"backend"``,
+        ``"kernels_compiled"``, ``"cpu_level"``, ``"kernel_in_use"``,
+        ``"num_threads"`` and ``"numpy"``.
+
+    See Also
+    --------
+    get_num_threads : The thread count alone.
+
+    Examples
+    --------
+    >>> cfg = fa.show_config()  # doctest: +ELLIPSIS
+              version: ...
+              backend: ...
+    >>> cfg["version"] == fa.__version__
+    True
+    >>> cfg["kernel_in_use"] in cfg["kernels_compiled"]
+    True
+    """
     try:
         from . import _native
 

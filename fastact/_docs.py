@@ -1,6 +1,16 @@
 """Docstrings shared by the native path (``fastact._api``) and the NumPy twin
 (``fastact.numpy_impl``): one text per op, so both document the same
-semantics."""
+semantics.
+
+They are numpydoc docstrings (the API reference in ``docs/`` is built from
+them, with numpydoc's validation).  Their examples assume ``import numpy as
+np`` and ``fa``, the module whose function is documented: ``import fastact
+as fa`` for the public functions, ``import fastact.numpy_impl as fa`` for
+the twin; the docs' doctests (``.ci/docs``) run them both ways, so their
+outputs must hold for the native kernels and for the twin (rounded where the
+two may differ in the last bits)."""
+
+# ------------------------------------------- pieces shared by several ops
 
 _DTYPES = """
     Dtypes: float32 and float64 compute and return in their own precision;
@@ -51,62 +61,222 @@ _WHERE = """
         A mask sharing memory with ``out`` is fine: the result goes through
         a temporary."""
 
-SOFTMAX = f"""Softmax along ``axis``: ``exp(x - m) / sum(exp(x - m))`` per group,
-    with ``m`` the group's maximum (so no overflow).
+# Raises sections (bodies), one per family of signatures
+_RAISES_REDUCE = """
+    TypeError
+        ``x`` of a complex, object, string or other non-real dtype, or a
+        ``numpy.ma.MaskedArray``; an axis that is not an integer (bools
+        included); ``where`` whose dtype is not bool, or a masked array;
+        ``out`` that is not an ndarray, or whose dtype is not the result's.
+    ValueError
+        A repeated axis; ``where`` whose shape does not broadcast to x's;
+        ``out`` whose shape is not the result's, or that is read-only.
+    numpy.exceptions.AxisError
+        An axis out of range, however large (a ValueError and an
+        IndexError)."""
+
+_RAISES_LOGSUMEXP = """
+    TypeError
+        ``x`` of a complex, object, string or other non-real dtype, or a
+        ``numpy.ma.MaskedArray``; an axis that is not an integer (bools
+        included); ``out`` that is not an ndarray, or whose dtype is not the
+        result's.
+    ValueError
+        A repeated axis; ``out`` whose shape is not the result's, or that is
+        read-only.
+    numpy.exceptions.AxisError
+        An axis out of range, however large (a ValueError and an
+        IndexError)."""
+
+_RAISES_MAP = """
+    TypeError
+        ``x`` of a complex, object, string or other non-real dtype, or a
+        ``numpy.ma.MaskedArray``; ``out`` that is not an ndarray, or whose
+        dtype is not the result's.
+    ValueError
+        ``out`` whose shape is not the result's, or that is read-only."""
+
+_RAISES_SLOPE_MAP = """
+    TypeError
+        ``x`` of a complex, object, string or other non-real dtype, or a
+        ``numpy.ma.MaskedArray``; a ``negative_slope`` that is a bool,
+        complex number, string, array or None; ``out`` that is not an
+        ndarray, or whose dtype is not the result's.
+    ValueError
+        A ``negative_slope`` int too large for a float; ``out`` whose shape
+        is not the result's, or that is read-only."""
+
+_RAISES_MAP2 = """
+    TypeError
+        An input of a complex, object, string or other non-real dtype (the
+        message names it), or a ``numpy.ma.MaskedArray``; ``out`` that is
+        not an ndarray, or whose dtype is not the result's.
+    ValueError
+        Inputs of different shapes (the message names both); ``out`` whose
+        shape is not the result's, or that is read-only."""
+
+_RAISES_SLOPE_MAP2 = """
+    TypeError
+        An input of a complex, object, string or other non-real dtype (the
+        message names it), or a ``numpy.ma.MaskedArray``; a
+        ``negative_slope`` that is a bool, complex number, string, array or
+        None; ``out`` that is not an ndarray, or whose dtype is not the
+        result's.
+    ValueError
+        Inputs of different shapes (the message names both); a
+        ``negative_slope`` int too large for a float; ``out`` whose shape is
+        not the result's, or that is read-only."""
+
+# ------------------------------------------- softmax, log_softmax, logsumexp
+
+SOFTMAX = f"""Softmax along ``axis``: ``exp(x - m) / sum(exp(x - m))`` per group.
+
+    ``m`` is the group's maximum (so no overflow).
 
     Parameters
     ----------
     x : array_like
+        The input, of any shape (0-d included).
     {_AXIS.strip()}
     {_WHERE.strip()}
     {_OUT.strip()}
 
     Returns
     -------
-    ndarray of x's shape (``out`` if given); a 0-d input gives a NumPy
-    scalar when ``out`` is None, as ufuncs and ``scipy.special`` do.
+    ndarray or numpy.floating
+        The softmax, of x's shape (``out`` if given); a 0-d input gives a
+        NumPy scalar when ``out`` is None, as ufuncs and ``scipy.special``
+        do.
 
+    Raises
+    ------
+    {_RAISES_REDUCE.strip()}
+
+    See Also
+    --------
+    log_softmax : The logarithm of the softmax, computed directly.
+    logsumexp : The log of the denominator.
+    softmax_backward : The gradient of softmax.
+
+    Notes
+    -----
     Special values, per group (a NaN result's payload is not specified):
-    any NaN makes the whole group NaN; a +inf (with no NaN) makes it NaN too; a group that is all -inf is NaN; a -inf
-    in a group with a finite maximum gives 0.  An empty group gives an empty
-    result.
+    any NaN makes the whole group NaN; a +inf (with no NaN) makes it NaN
+    too; a group that is all -inf is NaN; a -inf in a group with a finite
+    maximum gives 0.  An empty group gives an empty result.
 
     Accuracy: native float32 within 2 ULP of the exact softmax of the input
     (computed in float64), float64 within 4 ULP (``x - m`` is formed exactly
     and the sum is compensated).
+
     {_DTYPES.strip()}
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, 2.0, 3.0],
+    ...               [0.0, 0.0, -np.inf]])
+    >>> fa.softmax(x).round(4)
+    array([[0.09  , 0.2447, 0.6652],
+           [0.5   , 0.5   , 0.    ]])
+    >>> fa.softmax(x, axis=0).round(4)
+    array([[0.7311, 0.8808, 1.    ],
+           [0.2689, 0.1192, 0.    ]])
+    >>> fa.softmax(np.array([1.0, np.inf]))
+    array([nan, nan])
+
+    A causal mask, broadcast over the scores:
+
+    >>> scores = np.zeros((3, 3))
+    >>> causal = np.tril(np.ones((3, 3), dtype=bool))
+    >>> fa.softmax(scores, where=causal).round(4)
+    array([[1.    , 0.    , 0.    ],
+           [0.5   , 0.5   , 0.    ],
+           [0.3333, 0.3333, 0.3333]])
+
+    float32 stays float32; ``out`` receives the result:
+
+    >>> x32 = x.astype(np.float32)
+    >>> out = np.empty_like(x32)
+    >>> fa.softmax(x32, out=out) is out
+    True
+    >>> out.dtype
+    dtype('float32')
+    >>> fa.softmax(x, axis=2)
+    Traceback (most recent call last):
+        ...
+    numpy.exceptions.AxisError: axis 2 is out of bounds for array of dimension 2
     """
 
-LOG_SOFTMAX = f"""Log-softmax along ``axis``: ``(x - m) - log(sum(exp(x - m)))`` per
-    group, ``m`` the group's maximum.
+LOG_SOFTMAX = f"""Log-softmax along ``axis``: ``(x - m) - log(sum(exp(x - m)))`` per group.
+
+    ``m`` is the group's maximum.
 
     Parameters
     ----------
     x : array_like
+        The input, of any shape (0-d included).
     {_AXIS.strip()}
     {_WHERE.strip()}
     {_OUT.strip()}
 
     Returns
     -------
-    ndarray of x's shape (``out`` if given); a 0-d input gives a NumPy
-    scalar when ``out`` is None, as ufuncs and ``scipy.special`` do.
+    ndarray or numpy.floating
+        The log-softmax, of x's shape (``out`` if given); a 0-d input gives
+        a NumPy scalar when ``out`` is None, as ufuncs and ``scipy.special``
+        do.
 
+    Raises
+    ------
+    {_RAISES_REDUCE.strip()}
+
+    See Also
+    --------
+    softmax : Its exponential.
+    logsumexp : The normaliser ``log(sum(exp(x)))``.
+    log_softmax_backward : The gradient of log_softmax.
+    cross_entropy : The loss built on it.
+
+    Notes
+    -----
     Special values, per group (a NaN result's payload is not specified):
-    NaN anywhere, +inf anywhere, or all -inf give a group of NaN; a -inf in a group with a finite maximum gives -inf.  An
-    empty group gives an empty result.
+    NaN anywhere, +inf anywhere, or all -inf give a group of NaN; a -inf in
+    a group with a finite maximum gives -inf.  An empty group gives an empty
+    result.
 
     Accuracy: native within 2 ULP (float32) / 4 ULP (float64) of each output,
     also when the group is dominated by one element (``log1p`` of the sum of
     the other terms).
+
     {_DTYPES.strip()}
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, 2.0, 3.0],
+    ...               [0.0, 0.0, -np.inf]])
+    >>> fa.log_softmax(x).round(4)
+    array([[-2.4076, -1.4076, -0.4076],
+           [-0.6931, -0.6931,    -inf]])
+    >>> bool(np.allclose(np.exp(fa.log_softmax(x)), fa.softmax(x)))
+    True
+
+    A dominant element keeps full relative accuracy (``log(1 + e)`` with
+    ``e = exp(-40)``, far below float64's epsilon):
+
+    >>> y = fa.log_softmax(np.array([0.0, -40.0]))
+    >>> bool(np.isclose(y[0], -np.exp(-40.0), rtol=1e-15, atol=0))
+    True
     """
 
-LOGSUMEXP = f"""``log(sum(exp(x)))`` over ``axis``, computed as ``m + log(sum(exp(x - m)))``.
+LOGSUMEXP = f"""Log of the sum of the exponentials over ``axis``: ``log(sum(exp(x)))``.
+
+    Computed as ``m + log(sum(exp(x - m)))``, ``m`` the group's maximum (so
+    no overflow).
 
     Parameters
     ----------
     x : array_like
+        The input, of any shape (0-d included).
     {_AXIS.strip()}
     keepdims : bool, default False
         Keep the reduced axes with length 1.
@@ -114,20 +284,50 @@ LOGSUMEXP = f"""``log(sum(exp(x)))`` over ``axis``, computed as ``m + log(sum(ex
 
     Returns
     -------
-    ndarray of the reduced shape, or a NumPy scalar when that shape is ``()``
-    and ``out`` is None (as NumPy reductions).
+    ndarray or numpy.floating
+        An ndarray of the reduced shape, or a NumPy scalar when that shape
+        is ``()`` and ``out`` is None (as NumPy reductions).
 
+    Raises
+    ------
+    {_RAISES_LOGSUMEXP.strip()}
+
+    See Also
+    --------
+    log_softmax : ``x`` minus its logsumexp.
+    softmax : ``exp(x - logsumexp(x))``.
+
+    Notes
+    -----
     Special values, per group (a NaN result's payload is not specified):
-    NaN anywhere gives NaN; +inf (no NaN) gives
-    +inf; all -inf gives -inf; an empty group gives -inf.
+    NaN anywhere gives NaN; +inf (no NaN) gives +inf; all -inf gives -inf;
+    an empty group gives -inf.
 
     Accuracy: native within 2 ULP (float32) / 4 ULP (float64).  Where the
     result nearly cancels (``m < 0`` and ``log(sum(exp(x - m)))`` close to
     ``-m``), the group is recomputed in double-double (float64; float32 in
     double), which keeps the bound down to results about 1e-13 times ``|m|``;
     below that the error grows (the limit of double-double).
+
     {_DTYPES.strip()}
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, 2.0, 3.0],
+    ...               [0.0, 0.0, -np.inf]])
+    >>> fa.logsumexp(x).round(4)
+    array([3.4076, 0.6931])
+    >>> fa.logsumexp(x, keepdims=True).shape
+    (2, 1)
+    >>> fa.logsumexp(x, axis=None).round(4)
+    np.float64(3.4717)
+    >>> fa.logsumexp(np.array([1000.0, 1000.0])).round(4)
+    np.float64(1000.6931)
+    >>> fa.logsumexp(np.array([-np.inf, -np.inf])), fa.logsumexp(np.array([]))
+    (np.float64(-inf), np.float64(-inf))
     """
+
+# ------------------------------------------- relu
 
 RELU = f"""Rectified linear unit, elementwise: ``x`` where ``x > 0``, else ``+0.0``.
 
@@ -138,24 +338,49 @@ RELU = f"""Rectified linear unit, elementwise: ``x`` where ``x > 0``, else ``+0.
     Parameters
     ----------
     x : array_like
+        The input, of any shape (0-d included).
     {_OUT.strip()}
 
     Returns
     -------
-    ndarray of x's shape (``out`` if given); a NumPy scalar for a 0-d input
-    when ``out`` is None (as ufuncs).
+    ndarray or numpy.generic
+        An ndarray of x's shape (``out`` if given); a NumPy scalar for a 0-d
+        input when ``out`` is None (as ufuncs).
 
+    Raises
+    ------
+    {_RAISES_MAP.strip()}
+
+    See Also
+    --------
+    relu_backward : The gradient of relu.
+    leaky_relu : A small slope instead of 0 for ``x <= 0``.
+
+    Notes
+    -----
     Dtypes: float32 and float64 run the native kernel; float16 computes in
     float32 and returns float16; longdouble is computed by the NumPy twin.
     Integer and bool inputs keep their dtype, as ``np.maximum(x, 0)`` and
     ``torch.relu`` (exact; unsigned and bool values are returned as they
     are), so ``out`` must then have x's dtype.  Complex, object, string and
     other dtypes raise TypeError, as does a ``numpy.ma.MaskedArray``.
+
+    Examples
+    --------
+    >>> fa.relu(np.array([-2.0, -0.0, 1.5, np.inf, np.nan]))
+    array([0. , 0. , 1.5, inf, nan])
+    >>> np.signbit(fa.relu(np.array([-0.0])))
+    array([False])
+    >>> fa.relu(np.array([-3, 0, 7]))
+    array([0, 0, 7])
     """
 
-CROSS_ENTROPY = """Cross-entropy loss between ``logits`` and ``target``, with the
-    semantics of PyTorch's ``torch.nn.functional.cross_entropy`` and the
-    class axis given by ``axis``.
+# ------------------------------------------- cross_entropy
+
+CROSS_ENTROPY = """Cross-entropy loss between ``logits`` and ``target``.
+
+    The semantics of PyTorch's ``torch.nn.functional.cross_entropy``, with
+    the class axis given by ``axis``.
 
     Parameters
     ----------
@@ -178,7 +403,11 @@ CROSS_ENTROPY = """Cross-entropy loss between ``logits`` and ``target``, with th
         Class-index targets equal to it contribute 0 and are left out of the
         mean's denominator.  Unused with probability targets.
     reduction : {"none", "sum", "mean"}, default "mean"
+        How the per-sample losses are combined: kept (``"none"``), summed or
+        averaged (see Returns and Notes).
     label_smoothing : float in [0, 1], default 0.0
+        The smoothing ``eps`` of the targets towards the uniform
+        distribution over the C classes (see Notes).
     out : ndarray, optional
         Where to write the result: for ``"none"`` a writeable array of the
         logits' shape without ``axis``, for ``"sum"``/``"mean"`` a 0-d array;
@@ -188,11 +417,39 @@ CROSS_ENTROPY = """Cross-entropy loss between ``logits`` and ``target``, with th
 
     Returns
     -------
-    ``"none"``: ndarray of the logits' shape without ``axis`` (a NumPy
-    scalar for 1-D logits); ``"sum"`` and ``"mean"``: a NumPy scalar of the
-    logits' result dtype; ``out`` when given.  Masked arrays (logits, target
-    or weight) raise TypeError.
+    ndarray or numpy.floating
+        ``"none"``: ndarray of the logits' shape without ``axis`` (a NumPy
+        scalar for 1-D logits); ``"sum"`` and ``"mean"``: a NumPy scalar of
+        the logits' result dtype; ``out`` when given.
 
+    Raises
+    ------
+    TypeError
+        Logits, target or weight of an unsupported dtype (bool targets
+        included), or masked arrays (logits, target or weight); an axis that
+        is a tuple, None or not an integer; an ``ignore_index`` that is not
+        an int; ``out`` that is not an ndarray or not of the result dtype.
+    ValueError
+        0-d logits or no classes (C == 0); a target or weight of the wrong
+        shape; a reduction other than ``"none"``, ``"sum"`` and ``"mean"``;
+        a label_smoothing that is not a real number in [0, 1]; an
+        ``ignore_index`` outside int64; ``out`` of the wrong shape or
+        read-only.
+    IndexError
+        A class index outside ``[0, C)`` that is not ``ignore_index`` (the
+        message names the first bad label and its position).
+    numpy.exceptions.AxisError
+        An axis out of range.
+
+    See Also
+    --------
+    cross_entropy_with_grad : The loss and its gradient in one pass.
+    log_softmax : The log-probabilities the loss is made of.
+    binary_cross_entropy_with_logits : The loss of independent binary
+        labels.
+
+    Notes
+    -----
     With ``logp = log_softmax(logits, axis)`` and ``eps = label_smoothing``:
 
     * class indices, sample with label ``t`` (not ignored)::
@@ -216,9 +473,42 @@ CROSS_ENTROPY = """Cross-entropy loss between ``logits`` and ``target``, with th
     Accuracy (native): computed in float64 with ``-logp[c] = (m - x[c]) +
     log1p(s - 1)``, two non-negative terms, so even tiny losses of confident
     correct predictions keep full relative accuracy (goal: 4 ULP).
+
+    Examples
+    --------
+    >>> logits = np.array([[2.0, 1.0, 0.1],
+    ...                    [0.5, 2.5, 0.3]])
+    >>> target = np.array([0, 1])
+    >>> fa.cross_entropy(logits, target).round(4)
+    np.float64(0.3185)
+    >>> fa.cross_entropy(logits, target, reduction="none").round(4)
+    array([0.417, 0.22 ])
+    >>> fa.cross_entropy(logits, np.array([0, -100])).round(4)  # 2nd ignored
+    np.float64(0.417)
+    >>> fa.cross_entropy(logits, target, label_smoothing=0.1).round(4)
+    np.float64(0.4369)
+
+    Class probabilities instead of indices:
+
+    >>> probs = np.array([[0.7, 0.2, 0.1],
+    ...                   [0.0, 1.0, 0.0]])
+    >>> fa.cross_entropy(logits, probs).round(4)
+    np.float64(0.5135)
+
+    The class axis of ``(N, C, d1)`` logits, as PyTorch's:
+
+    >>> scores = np.zeros((2, 3, 4))  # N=2, C=3, d1=4
+    >>> fa.cross_entropy(scores, np.zeros((2, 4), dtype=int), axis=1).round(4)
+    np.float64(1.0986)
+    >>> fa.cross_entropy(logits, np.array([0, 3]))
+    Traceback (most recent call last):
+        ...
+    IndexError: target label 3 at position (1,) is out of range [0, 3) and is not ignore_index (-100)
     """
 
-_BACKWARD_COMMON = """
+# ------------------------------------------- softmax_backward, log_softmax_backward
+
+_BACKWARD_PARAMS = """
     Parameters
     ----------
     grad : array_like
@@ -240,9 +530,24 @@ _BACKWARD_COMMON = """
 
     Returns
     -------
-    ndarray of grad's shape (``out`` if given); a 0-d pair gives a NumPy
-    scalar when ``out`` is None.
+    ndarray or numpy.floating
+        The gradient with respect to the forward op's input, of grad's
+        shape (``out`` if given); a 0-d pair gives a NumPy scalar when
+        ``out`` is None.
 
+    Raises
+    ------
+    TypeError
+        ``grad`` or ``y`` of a complex, object or string dtype, or a masked
+        array; an axis that is not an integer (bools included); ``out`` that
+        is not an ndarray or not of the result dtype.
+    ValueError
+        ``grad`` and ``y`` of different shapes (the message names both); a
+        repeated axis; ``out`` of the wrong shape or read-only.
+    numpy.exceptions.AxisError
+        An axis out of range."""
+
+_BACKWARD_DTYPES = """
     Dtypes: the result dtype is NumPy's promotion of the two inputs' dtypes,
     with bool/integers counted as float64: float32 with float32 gives
     float32 (float16 with float16: computed in float32, returned float16),
@@ -252,11 +557,22 @@ _BACKWARD_COMMON = """
     An empty group gives an empty result; a group of one element has
     ``s`` equal to its own term."""
 
-SOFTMAX_BACKWARD = f"""Gradient of softmax: the vector-Jacobian product ``J^T grad``
-    along ``axis``, ``y * (grad - s)`` with ``s = sum(grad * y)`` over each
-    group (``keepdims``), ``y`` the softmax output (PyTorch's
+SOFTMAX_BACKWARD = f"""Gradient of softmax: the vector-Jacobian product ``J^T grad`` along ``axis``.
+
+    ``y * (grad - s)`` with ``s = sum(grad * y)`` over each group
+    (``keepdims``), ``y`` the softmax output (PyTorch's
     ``_softmax_backward_data``).
-    {_BACKWARD_COMMON.strip()}
+
+    {_BACKWARD_PARAMS.strip()}
+
+    See Also
+    --------
+    softmax : The forward op.
+    log_softmax_backward : The gradient of log_softmax.
+
+    Notes
+    -----
+    {_BACKWARD_DTYPES.strip()}
 
     Special values follow the formula: a NaN in a group's grad or y makes
     ``s`` NaN and the whole group NaN; an infinite ``grad * y`` makes ``s``
@@ -270,12 +586,37 @@ SOFTMAX_BACKWARD = f"""Gradient of softmax: the vector-Jacobian product ``J^T gr
     ``eps = np.finfo(dtype).eps``, k = 1 (float32) / 2 (float64) (measured
     at every kernel level: 0.5 / 1.24): relative to that scale, not to the
     result, which can cancel (grad close to ``s``).
+
+    Examples
+    --------
+    >>> y = fa.softmax(np.array([1.0, 2.0, 3.0]))
+    >>> grad = np.array([1.0, 0.0, 0.0])
+    >>> fa.softmax_backward(grad, y).round(4)
+    array([ 0.0819, -0.022 , -0.0599])
+
+    The same as the softmax Jacobian's transpose times ``grad``:
+
+    >>> jacobian = np.diag(y) - np.outer(y, y)
+    >>> bool(np.allclose(fa.softmax_backward(grad, y), jacobian.T @ grad))
+    True
     """
 
-LOG_SOFTMAX_BACKWARD = f"""Gradient of log_softmax: ``grad - exp(y) * s`` along ``axis``,
-    with ``s = sum(grad)`` over each group (``keepdims``), ``y`` the
-    log_softmax output (PyTorch's ``_log_softmax_backward_data``).
-    {_BACKWARD_COMMON.strip()}
+LOG_SOFTMAX_BACKWARD = f"""Gradient of log_softmax: ``grad - exp(y) * s`` along ``axis``.
+
+    ``s = sum(grad)`` over each group (``keepdims``), ``y`` the log_softmax
+    output (PyTorch's ``_log_softmax_backward_data``).
+
+    {_BACKWARD_PARAMS.strip()}
+
+    See Also
+    --------
+    log_softmax : The forward op.
+    softmax_backward : The gradient of softmax.
+    cross_entropy_with_grad : The fused loss and gradient.
+
+    Notes
+    -----
+    {_BACKWARD_DTYPES.strip()}
 
     ``y`` is <= 0 for a log_softmax output, but any ``y`` is handled:
     ``exp(y)`` of positive values is computed exactly as well (a slower
@@ -290,7 +631,19 @@ LOG_SOFTMAX_BACKWARD = f"""Gradient of log_softmax: ``grad - exp(y) * s`` along 
     ``k * eps * (|grad| + exp(y) * |s|)``, ``eps = np.finfo(dtype).eps``,
     k = 1 (float32) / 2 (float64) (measured at every kernel level: 0.93 /
     1.44): relative to that scale, as the result itself can cancel.
+
+    Examples
+    --------
+    >>> y = fa.log_softmax(np.array([1.0, 2.0, 3.0]))
+    >>> grad = np.array([1.0, 0.0, 0.0])
+    >>> fa.log_softmax_backward(grad, y).round(4)
+    array([ 0.91  , -0.2447, -0.6652])
+    >>> expected = grad - np.exp(y) * grad.sum()
+    >>> bool(np.allclose(fa.log_softmax_backward(grad, y), expected))
+    True
     """
+
+# ------------------------------------------- cross_entropy_with_grad
 
 CROSS_ENTROPY_WITH_GRAD = """Cross-entropy loss and its gradient w.r.t. the logits, in one pass.
 
@@ -306,9 +659,23 @@ CROSS_ENTROPY_WITH_GRAD = """Cross-entropy loss and its gradient w.r.t. the logi
 
     Parameters
     ----------
-    logits, target, axis, weight, ignore_index, reduction, label_smoothing
-        As ``cross_entropy``.
-    grad_loss : upstream gradient.  ``"sum"``/``"mean"``: a scalar (default
+    logits : array_like, at least 1-D
+        Unnormalised scores, as in ``cross_entropy``.
+    target : array_like
+        Integer class indices or floating class probabilities, as in
+        ``cross_entropy``.
+    axis : int, default -1
+        The class axis, as in ``cross_entropy``.
+    weight : array_like of shape (C,), optional
+        Per-class weights, as in ``cross_entropy``.
+    ignore_index : int, default -100
+        As in ``cross_entropy``.
+    reduction : {"none", "sum", "mean"}, default "mean"
+        As in ``cross_entropy``.
+    label_smoothing : float in [0, 1], default 0.0
+        As in ``cross_entropy``.
+    grad_loss : scalar or array_like, optional
+        The upstream gradient.  ``"sum"``/``"mean"``: a scalar (default
         1.0; anything else raises ValueError).  ``"none"``: an array of the
         samples' shape (the logits' shape without ``axis``) or a scalar
         broadcast to it (default all ones); another shape raises ValueError.
@@ -324,6 +691,34 @@ CROSS_ENTROPY_WITH_GRAD = """Cross-entropy loss and its gradient w.r.t. the logi
         goes through a temporary.  Nothing is written when an exception is
         raised (bad labels, shapes, out).
 
+    Returns
+    -------
+    loss : ndarray or numpy.floating
+        What ``cross_entropy`` returns for the same arguments (without
+        ``out``).
+    dlogits : ndarray
+        ``d(loss * grad_loss) / d(logits)``, of the logits' shape and
+        result dtype (``out`` if given).
+
+    Raises
+    ------
+    TypeError
+        As ``cross_entropy``; also a ``grad_loss`` that does not hold real
+        numbers.
+    ValueError
+        As ``cross_entropy``; also a ``grad_loss`` of the wrong shape.
+    IndexError
+        A class index outside ``[0, C)`` that is not ``ignore_index``.
+    numpy.exceptions.AxisError
+        An axis out of range.
+
+    See Also
+    --------
+    cross_entropy : The loss alone.
+    log_softmax_backward : The gradient of log_softmax, for unfused code.
+
+    Notes
+    -----
     With ``p = softmax(logits, axis)``, class weights ``w`` (ones when None),
     ``W = sum(w)``, ``eps = label_smoothing`` and ``g_s`` the sample's
     upstream gradient (``grad_loss[s]`` for "none", ``grad_loss`` for "sum",
@@ -349,6 +744,24 @@ CROSS_ENTROPY_WITH_GRAD = """Cross-entropy loss and its gradient w.r.t. the logi
     element is within a few ULP of ``max(|p[j] * coef|, |subtracted
     terms|)`` (the target's term cancels against ``p[t] * coef``, so the
     bound is relative to the terms, not to the result).
+
+    Examples
+    --------
+    >>> logits = np.array([[2.0, 1.0, 0.1],
+    ...                    [0.5, 2.5, 0.3]])
+    >>> target = np.array([0, 1])
+    >>> loss, dlogits = fa.cross_entropy_with_grad(logits, target)
+    >>> bool(loss == fa.cross_entropy(logits, target))
+    True
+    >>> dlogits.round(4)
+    array([[-0.1705,  0.1212,  0.0493],
+           [ 0.0543, -0.0988,  0.0445]])
+
+    For the mean over 2 samples, ``(softmax(logits) - one_hot) / 2``:
+
+    >>> one_hot = np.eye(3)[target]
+    >>> bool(np.allclose(dlogits, (fa.softmax(logits) - one_hot) / 2))
+    True
     """
 
 # ------------------------------------------- leaky_relu, sigmoid, backward ops
@@ -387,6 +800,7 @@ _SLOPE = """
         complex numbers, strings, arrays and None raise TypeError; an int
         too large for a float raises ValueError."""
 
+
 LEAKY_RELU = f"""Leaky ReLU, PyTorch's ``leaky_relu``: ``x if x > 0 else x * negative_slope``.
 
     NaN is not ``> 0``: it becomes ``NaN * slope``, a NaN (payload not
@@ -398,14 +812,38 @@ LEAKY_RELU = f"""Leaky ReLU, PyTorch's ``leaky_relu``: ``x if x > 0 else x * neg
     Parameters
     ----------
     x : array_like
+        The input, of any shape (0-d included).
     {_SLOPE.strip()}
     {_OUT.strip()}
 
     Returns
     -------
-    ndarray of x's shape (``out`` if given); a NumPy scalar for a 0-d input
-    when ``out`` is None (as ufuncs).
+    ndarray or numpy.floating
+        An ndarray of x's shape (``out`` if given); a NumPy scalar for a 0-d
+        input when ``out`` is None (as ufuncs).
+
+    Raises
+    ------
+    {_RAISES_SLOPE_MAP.strip()}
+
+    See Also
+    --------
+    leaky_relu_backward : The gradient of leaky_relu.
+    relu : The slope 0.
+
+    Notes
+    -----
     {_MAP_DTYPES.strip()}
+
+    Examples
+    --------
+    >>> x = np.array([-2.0, -0.0, 0.0, 1.5])
+    >>> fa.leaky_relu(x)
+    array([-0.02, -0.  ,  0.  ,  1.5 ])
+    >>> fa.leaky_relu(x, negative_slope=0.1)
+    array([-0.2, -0. ,  0. ,  1.5])
+    >>> fa.leaky_relu(np.array([-1, 2]), 0.5)  # integers: float64
+    array([-0.5,  2. ])
     """
 
 SIGMOID = f"""Logistic sigmoid ``1 / (1 + exp(-x))``, element-wise.
@@ -419,6 +857,29 @@ SIGMOID = f"""Logistic sigmoid ``1 / (1 + exp(-x))``, element-wise.
     is 3.72e-44 in float64 and the float32 subnormal 3.78e-44 in float32,
     and 0 below the dtype's smallest subnormal.
 
+    Parameters
+    ----------
+    x : array_like
+        The input, of any shape (0-d included).
+    {_OUT.strip()}
+
+    Returns
+    -------
+    ndarray or numpy.floating
+        An ndarray of x's shape (``out`` if given); a NumPy scalar for a 0-d
+        input when ``out`` is None (as ufuncs).
+
+    Raises
+    ------
+    {_RAISES_MAP.strip()}
+
+    See Also
+    --------
+    sigmoid_backward : The gradient of sigmoid, from its output.
+    binary_cross_entropy_with_logits : The loss on sigmoid's logits.
+
+    Notes
+    -----
     Accuracy (native, against an ``np.longdouble`` reference): float32
     within 0.75 ULP (0.875 for subnormal results) at the avx2 and avx512
     levels, which compute in pairs of float32 (an exponential to 2^-26
@@ -426,70 +887,111 @@ SIGMOID = f"""Logistic sigmoid ``1 / (1 + exp(-x))``, element-wise.
     carried: 0.58 / 0.75 ULP measured), so that the pass runs at memory
     speed; at the scalar and sse2 levels float32 is computed in float64 and
     rounded once (<= 0.5 ULP + 2^-8.5: 0.5024 measured).  float64 within
-    2 ULP (the level's exponential, < 1 ULP, and the division).  The NumPy twin's float64
-    rides on ``np.exp``, whose accuracy depends on the NumPy version
-    (within 3 ULP measured, 2.19 with NumPy 1.25.2).
+    2 ULP (the level's exponential, < 1 ULP, and the division).  The NumPy
+    twin's float64 rides on ``np.exp``, whose accuracy depends on the NumPy
+    version (within 3 ULP measured, 2.19 with NumPy 1.25.2).
 
-    Parameters
-    ----------
-    x : array_like
-    {_OUT.strip()}
-
-    Returns
-    -------
-    ndarray of x's shape (``out`` if given); a NumPy scalar for a 0-d input
-    when ``out`` is None (as ufuncs).
     {_MAP_DTYPES.strip()}
+
+    Examples
+    --------
+    >>> fa.sigmoid(np.array([-np.inf, -1.0, 0.0, 1.0, np.inf])).round(4)
+    array([0.    , 0.2689, 0.5   , 0.7311, 1.    ])
+    >>> fa.sigmoid(np.array([-800.0, 800.0]))
+    array([0., 1.])
+    >>> print(f"{{fa.sigmoid(np.float64(-100.0)):.3g}}")
+    3.72e-44
+    >>> print(f"{{fa.sigmoid(np.float32(-100.0)):.3g}}")  # a float32 subnormal
+    3.78e-44
     """
 
-RELU_BACKWARD = f"""Gradient of ``relu``: ``grad if not (x <= 0) else 0``, PyTorch's
-    ``threshold_backward(grad, x, 0)``.
+RELU_BACKWARD = f"""Gradient of ``relu``: ``grad if not (x <= 0) else 0``.
 
-    ``x`` is relu's input.  The gradient passes where ``x > 0`` and where x
-    is NaN (relu keeps NaN, so its gradient is taken as 1 there); where
-    ``x <= 0`` (``-0.0`` and ``+0.0`` included: the subgradient at 0 is 0)
-    the result is ``+0.0`` whatever ``grad`` is, inf or NaN included (no
-    ``inf * 0 = NaN``).  An exact select: native and NumPy twin agree bit for
-    bit, at every kernel level.
+    PyTorch's ``threshold_backward(grad, x, 0)``.  ``x`` is relu's input.
+    The gradient passes where ``x > 0`` and where x is NaN (relu keeps NaN,
+    so its gradient is taken as 1 there); where ``x <= 0`` (``-0.0`` and
+    ``+0.0`` included: the subgradient at 0 is 0) the result is ``+0.0``
+    whatever ``grad`` is, inf or NaN included (no ``inf * 0 = NaN``).  An
+    exact select: native and NumPy twin agree bit for bit, at every kernel
+    level.
 
     Parameters
     ----------
     grad : array_like
         The gradient of the loss with respect to relu's output.
     x : array_like
-        relu's input, of grad's shape.
+        The input of relu, of grad's shape.
     {_OUT2.strip()}
 
     Returns
     -------
-    ndarray of the inputs' shape (``out`` if given); a NumPy scalar for 0-d
-    inputs when ``out`` is None.
+    ndarray or numpy.floating
+        An ndarray of the inputs' shape (``out`` if given); a NumPy scalar
+        for 0-d inputs when ``out`` is None.
+
+    Raises
+    ------
+    {_RAISES_MAP2.strip()}
+
+    See Also
+    --------
+    relu : The forward op.
+    leaky_relu_backward : The gradient of leaky_relu.
+
+    Notes
+    -----
     {_MAP2_DTYPES.strip()}
+
+    Examples
+    --------
+    >>> grad = np.array([np.inf, 2.0, 3.0, 4.0])
+    >>> x = np.array([-1.0, 0.0, 0.5, np.nan])
+    >>> fa.relu_backward(grad, x)
+    array([0., 0., 3., 4.])
     """
 
-LEAKY_RELU_BACKWARD = f"""Gradient of ``leaky_relu``: ``grad if x > 0 else grad * negative_slope``
-    (PyTorch's ``leaky_relu_backward``).
+LEAKY_RELU_BACKWARD = f"""Gradient of ``leaky_relu``: ``grad if x > 0 else grad * negative_slope``.
 
-    ``x`` is leaky_relu's input.  NaN x is not ``> 0``: ``grad * slope``.  At
-    ``x == 0`` (either sign) the slope side is taken, as PyTorch.  IEEE
-    products: an inf grad times a zero slope is NaN.  One rounding of the
-    product in the computing dtype: native and NumPy twin agree bit for bit
-    (NaN payloads aside).
+    PyTorch's ``leaky_relu_backward``.  ``x`` is leaky_relu's input.  NaN x
+    is not ``> 0``: ``grad * slope``.  At ``x == 0`` (either sign) the slope
+    side is taken, as PyTorch.  IEEE products: an inf grad times a zero
+    slope is NaN.  One rounding of the product in the computing dtype:
+    native and NumPy twin agree bit for bit (NaN payloads aside).
 
     Parameters
     ----------
     grad : array_like
         The gradient of the loss with respect to leaky_relu's output.
     x : array_like
-        leaky_relu's input, of grad's shape.
+        The input of leaky_relu, of grad's shape.
     {_SLOPE.strip()}
     {_OUT2.strip()}
 
     Returns
     -------
-    ndarray of the inputs' shape (``out`` if given); a NumPy scalar for 0-d
-    inputs when ``out`` is None.
+    ndarray or numpy.floating
+        An ndarray of the inputs' shape (``out`` if given); a NumPy scalar
+        for 0-d inputs when ``out`` is None.
+
+    Raises
+    ------
+    {_RAISES_SLOPE_MAP2.strip()}
+
+    See Also
+    --------
+    leaky_relu : The forward op.
+    relu_backward : The gradient of relu.
+
+    Notes
+    -----
     {_MAP2_DTYPES.strip()}
+
+    Examples
+    --------
+    >>> grad = np.array([1.0, 2.0, 3.0])
+    >>> x = np.array([-1.0, 0.0, 0.5])
+    >>> fa.leaky_relu_backward(grad, x, negative_slope=0.1)
+    array([0.1, 0.2, 3. ])
     """
 
 SIGMOID_BACKWARD = f"""Gradient of ``sigmoid`` from its output: ``(grad * (1 - y)) * y``.
@@ -508,14 +1010,34 @@ SIGMOID_BACKWARD = f"""Gradient of ``sigmoid`` from its output: ``(grad * (1 - y
     grad : array_like
         The gradient of the loss with respect to sigmoid's output.
     y : array_like
-        sigmoid's output, of grad's shape.
+        The output of sigmoid, of grad's shape.
     {_OUT2.strip()}
 
     Returns
     -------
-    ndarray of the inputs' shape (``out`` if given); a NumPy scalar for 0-d
-    inputs when ``out`` is None.
+    ndarray or numpy.floating
+        An ndarray of the inputs' shape (``out`` if given); a NumPy scalar
+        for 0-d inputs when ``out`` is None.
+
+    Raises
+    ------
+    {_RAISES_MAP2.strip()}
+
+    See Also
+    --------
+    sigmoid : The forward op.
+
+    Notes
+    -----
     {_MAP2_DTYPES.strip()}
+
+    Examples
+    --------
+    >>> y = fa.sigmoid(np.array([0.0, 2.0]))
+    >>> fa.sigmoid_backward(np.ones(2), y).round(4)
+    array([0.25 , 0.105])
+    >>> fa.sigmoid_backward(np.ones(2, dtype=np.float32), y).dtype
+    dtype('float64')
     """
 
 # ------------------------------------------- binary cross-entropy with logits
@@ -554,7 +1076,7 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS = """Binary cross-entropy on logits (PyTorch's 
     pos_weight : array_like, optional
         The positive class's weight, usually of shape ``(C,)`` (the last
         axis), or anything broadcastable to the logits' shape (as PyTorch).
-    reduction : {"none", "mean", "sum"}
+    reduction : {"none", "mean", "sum"}, default "mean"
         ``"none"``: the per-element array (the logits' shape); ``"sum"``:
         its sum; ``"mean"``: the sum divided by the number of elements.
         Empty logits: "mean" gives NaN, "sum" 0 (as PyTorch).
@@ -566,9 +1088,32 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS = """Binary cross-entropy on logits (PyTorch's 
 
     Returns
     -------
-    The loss: an array for "none", else a NumPy scalar of the result dtype
-    (or ``out``).
+    ndarray or numpy.floating
+        The loss: an array for "none", else a NumPy scalar of the result
+        dtype (or ``out``).
 
+    Raises
+    ------
+    TypeError
+        Logits that are not floating (bool, integer, complex, object);
+        a target, weight or pos_weight that does not hold real numbers;
+        masked arrays; ``out`` that is not an ndarray or not of the result
+        dtype.
+    ValueError
+        A target not of the logits' shape; a weight or pos_weight that does
+        not broadcast to the logits' shape (or would grow it); a reduction
+        other than ``"none"``, ``"mean"`` and ``"sum"``; ``out`` of the
+        wrong shape or read-only.
+
+    See Also
+    --------
+    binary_cross_entropy_with_logits_with_grad : The loss and its gradient
+        in one pass.
+    sigmoid : The probabilities the logits stand for.
+    cross_entropy : The loss of one class out of C.
+
+    Notes
+    -----
     Dtypes: target, weight and pos_weight are converted to the logits'
     dtype (float16 logits: to float16, computed in float32) before use, as
     PyTorch requires them in the logits' dtype.  The result has the logits'
@@ -590,9 +1135,26 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS = """Binary cross-entropy on logits (PyTorch's 
     non-negative terms, each rounded once.  The NumPy twin's float64 loss
     follows NumPy's ``exp`` and ``log1p``, whose accuracy depends on the
     NumPy version: bounds 1 ULP above the native ones (2.10 ULP measured
-    without weights with NumPy 1.25.2).  Sums
-    are compensated per block, blocks in a fixed order: the same result for
-    any thread count.
+    without weights with NumPy 1.25.2).  Sums are compensated per block,
+    blocks in a fixed order: the same result for any thread count.
+
+    Examples
+    --------
+    >>> x = np.array([2.0, -1.0, 0.0])
+    >>> y = np.array([1.0, 0.0, 1.0])
+    >>> fa.binary_cross_entropy_with_logits(x, y).round(4)
+    np.float64(0.3778)
+    >>> fa.binary_cross_entropy_with_logits(x, y, reduction="none").round(4)
+    array([0.1269, 0.3133, 0.6931])
+    >>> fa.binary_cross_entropy_with_logits(x, y, pos_weight=np.array([2.0]),
+    ...                                     reduction="none").round(4)
+    array([0.2539, 0.3133, 1.3863])
+
+    Large and infinite logits give finite limits:
+
+    >>> fa.binary_cross_entropy_with_logits(np.array([1e4, -1e4, np.inf]),
+    ...                                     np.array([0.0, 1.0, 1.0]), reduction="none")
+    array([10000., 10000.,     0.])
     """
 
 BINARY_CROSS_ENTROPY_WITH_LOGITS_WITH_GRAD = """Binary cross-entropy on logits and its gradient, in one pass.
@@ -617,9 +1179,18 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS_WITH_GRAD = """Binary cross-entropy on logits a
 
     Parameters
     ----------
-    logits, target, weight, pos_weight, reduction
-        As ``binary_cross_entropy_with_logits``.
-    grad_loss : upstream gradient.  ``"sum"``/``"mean"``: a scalar (default
+    logits : array_like of float16/float32/float64/longdouble
+        As in ``binary_cross_entropy_with_logits``.
+    target : array_like of real numbers
+        As in ``binary_cross_entropy_with_logits``.
+    weight : array_like, optional
+        As in ``binary_cross_entropy_with_logits``.
+    pos_weight : array_like, optional
+        As in ``binary_cross_entropy_with_logits``.
+    reduction : {"none", "mean", "sum"}, default "mean"
+        As in ``binary_cross_entropy_with_logits``.
+    grad_loss : scalar or array_like, optional
+        The upstream gradient.  ``"sum"``/``"mean"``: a scalar (default
         1.0; an array raises ValueError).  ``"none"``: an array of the
         logits' shape (converted to the logits' dtype) or a scalar (default
         1.0); another shape raises ValueError.
@@ -633,13 +1204,46 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS_WITH_GRAD = """Binary cross-entropy on logits a
 
     Returns
     -------
-    ``(loss, dlogits)``: ``loss`` as ``binary_cross_entropy_with_logits``
-    returns it; ``dlogits`` an ndarray of the logits' shape and result dtype
-    (``out`` if given), a 0-d array for 0-d logits.
+    loss : ndarray or numpy.floating
+        As ``binary_cross_entropy_with_logits`` returns it.
+    dlogits : ndarray
+        An ndarray of the logits' shape and result dtype (``out`` if
+        given), a 0-d array for 0-d logits.
 
+    Raises
+    ------
+    TypeError
+        As ``binary_cross_entropy_with_logits``; also a ``grad_loss`` that
+        does not hold real numbers.
+    ValueError
+        As ``binary_cross_entropy_with_logits``; also a ``grad_loss`` of the
+        wrong shape.
+
+    See Also
+    --------
+    binary_cross_entropy_with_logits : The loss alone.
+    sigmoid_backward : The gradient of sigmoid, for unfused code.
+
+    Notes
+    -----
     Accuracy (native): the gradient is computed in float64 (float32 rounded
     once); its final subtraction cancels when ``s`` is close to ``y``, so
     its error (a few float64 ULP) is relative to the larger of the two
     terms, not to the result.  ``x = +-inf`` gives the finite limits
     ``w * (1 - y) * g`` / ``-w * pw * y * g``.
+
+    Examples
+    --------
+    >>> x = np.array([2.0, -1.0, 0.0])
+    >>> y = np.array([1.0, 0.0, 1.0])
+    >>> loss, dlogits = fa.binary_cross_entropy_with_logits_with_grad(x, y)
+    >>> loss.round(4)
+    np.float64(0.3778)
+    >>> dlogits.round(4)
+    array([-0.0397,  0.0896, -0.1667])
+
+    For the mean over 3 elements, ``(sigmoid(x) - y) / 3``:
+
+    >>> bool(np.allclose(dlogits, (fa.sigmoid(x) - y) / 3))
+    True
     """
