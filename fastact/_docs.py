@@ -19,7 +19,12 @@ _DTYPES = """
     longdouble.  Complex, object, string and other dtypes raise TypeError,
     as does a ``numpy.ma.MaskedArray`` (its mask would be ignored: pass
     ``x.filled(v)`` or ``np.asarray(x)``).  Any other array-like, memory
-    layout or byte order is accepted."""
+    layout or byte order is accepted.  Arrays of other libraries exporting
+    DLPack (``__dlpack__``: PyTorch tensors, JAX and CuPy arrays) are read
+    in place, without a copy, when they are in CPU memory; on another device
+    (e.g. ``cuda:0``), refused by their library (a PyTorch tensor that
+    requires grad) or of a dtype NumPy lacks (bfloat16) they raise
+    TypeError.  Results are NumPy arrays (NumPy scalars for 0-d results)."""
 
 _OUT = """
     out : ndarray, optional
@@ -1208,7 +1213,8 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS_WITH_GRAD = """Binary cross-entropy on logits a
         As ``binary_cross_entropy_with_logits`` returns it.
     dlogits : ndarray
         An ndarray of the logits' shape and result dtype (``out`` if
-        given), a 0-d array for 0-d logits.
+        given); for 0-d logits a NumPy scalar (as every 0-d result) unless
+        ``out`` is given.
 
     Raises
     ------

@@ -35,6 +35,8 @@ __all__ = [
     "relu_backward",
     "leaky_relu_backward",
     "sigmoid_backward",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_with_grad",
 ]
 
 _QUIET = dict(invalid="ignore", over="ignore", under="ignore", divide="ignore")

@@ -247,3 +247,15 @@ def test_main_relative_error_floors_at_smallest_normal():
     assert rel < 1e-6  # 1.4e-45 against a floor of 1.2e-38, not against float64.tiny
     r = compare(np.array([1.0, 1.0 + 2**-20]), np.array([1.0, 1.0]))
     assert not r.ok and float(r.detail.split("max_rel=")[1]) == pytest.approx(2**-20, rel=1e-2)
+
+
+# ------------------------------------------------------------ public names
+def test_twin_exports_every_op():
+    # the twin's __all__ names exactly the public ops (its star-import and
+    # the API reference's coverage check rely on it)
+    import fastact
+    import fastact.numpy_impl as twin
+
+    ops = {n for n in fastact.__all__ if callable(getattr(fastact, n)) and hasattr(twin, n)}
+    assert set(twin.__all__) == ops
+    assert {"cross_entropy", "binary_cross_entropy_with_logits_with_grad"} <= ops
