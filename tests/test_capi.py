@@ -48,6 +48,8 @@ def _cc():
     cc = (sysconfig.get_config_var("CC") or "").split()
     if sys.platform == "win32" or not cc:
         pytest.skip("the header check runs a GCC/Clang command line (no CC here)")
+    if shutil.which(cc[0]) is None:
+        pytest.skip(f"Python's C compiler {cc[0]!r} is not installed")
     return cc
 
 
@@ -651,3 +653,35 @@ def test_bad_parameters(probe, route, dtype):
     for eps in (0.0, 1.0):
         assert call(probe, route, "cross_entropy", dtype, (x, labels, None, loss, None, None),
                     (4, 5, 1), (eps,), -100) == 0
+
+
+# ------------------------------------------------------------ the example
+
+EXAMPLE = os.path.join(os.path.dirname(HERE), "examples", "cython_embed")
+
+
+def test_cython_embed_example(tmp_path):
+    """examples/cython_embed builds as its setup.py says (against the fastact
+    under test) and its run.py reaches its OK: every step bit-identical to
+    the Python API, 85 % accuracy, a bad label raised as IndexError."""
+    if not os.path.isdir(EXAMPLE):
+        pytest.skip("examples/cython_embed not present (tests run outside a checkout/sdist)")
+    nat = pytest.importorskip("fastact._native", reason="the C API needs fastact's native extension")
+    pytest.importorskip("Cython", reason="building the example needs Cython (the test extras)")
+    if nat.SANITIZER_BUILD:
+        pytest.skip("sanitizer build: the example's processes would load the instrumented "
+                    "extension without ASan's runtime (test_capi's own extension covers the build)")
+    d = tmp_path / "cython_embed"
+    shutil.copytree(EXAMPLE, d, ignore=shutil.ignore_patterns("build", "*.so", "*.pyd", "*.c"))
+    env = dict(os.environ)
+    env.pop("FASTACT_BACKEND", None)  # run as users do: the native backend
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(os.path.dirname(os.path.abspath(fastact.__file__)))]
+        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    r = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=d, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-5000:]
+    r = subprocess.run([sys.executable, "run.py"], cwd=d, env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0 and r.stdout.rstrip().endswith("OK"), r.stdout + r.stderr
+    assert "dlogits and probabilities identical: True" in r.stdout, r.stdout
