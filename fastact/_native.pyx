@@ -8,7 +8,8 @@ API, everything else planned once through ``fastact._checks`` (the rules the
 NumPy twin shares), then the kernel (see "the entries" below).  Op codes
 come from the registry (``REDUCE_OPS``, ``MAP_OPS``).  Every kernel runs
 with the GIL released.  The ``_pass_*`` and ``_set_kernel_level`` functions
-at the end are for the tests only.
+at the end are for the tests only; ``_C_API`` (last) is the C API's capsule
+(fastact/include/fastact_api.h).
 """
 
 cimport numpy as cnp
