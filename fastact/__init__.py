@@ -36,6 +36,7 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy_with_logits_with_grad",
     "show_config",
+    "get_include",
     "set_num_threads",
     "get_num_threads",
     "MAX_THREADS",
@@ -175,6 +176,22 @@ def get_num_threads() -> int:
     True
     """
     return _nat.get_num_threads() if _nat is not None else 1
+
+
+def get_include() -> str:
+    """Return the directory holding fastact's C API header, ``fastact_api.h``.
+
+    Extensions that call fastact's kernels from compiled code (C, C++ or
+    Cython, without the GIL) add it to their include path, as
+    ``numpy.get_include()``: ``Extension(..., include_dirs=[fastact.get_include()])``.
+    Nothing is linked: the header's ``fastact_import()`` fetches the entry
+    points at run time from the capsule ``fastact._native._C_API``.  Cython
+    code declares them with ``from fastact cimport capi`` (``fastact/capi.pxd``,
+    shipped beside this package's modules).  The header documents every
+    function, its sizes, aliasing rules, error codes and thread safety.  The
+    directory exists whichever backend is active; using the API needs the
+    native extension."""
+    return _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "include")
 
 
 def show_config() -> dict:

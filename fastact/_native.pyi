@@ -24,6 +24,9 @@ MAP_OPS: dict[str, int]
 REDUCE2_OPS: dict[str, int]
 MAP2_OPS: dict[str, int]
 MASKED_OPS: dict[str, int]
+# the C API's table (fastact/include/fastact_api.h): a PyCapsule named
+# "fastact._native._C_API" (types.CapsuleType from Python 3.13 on)
+_C_API: object
 
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...

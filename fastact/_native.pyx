@@ -8,7 +8,8 @@ API, everything else planned once through ``fastact._checks`` (the rules the
 NumPy twin shares), then the kernel (see "the entries" below).  Op codes
 come from the registry (``REDUCE_OPS``, ``MAP_OPS``).  Every kernel runs
 with the GIL released.  The ``_pass_*`` and ``_set_kernel_level`` functions
-at the end are for the tests only.
+at the end are for the tests only; ``_C_API`` (last) is the C API's capsule
+(fastact/include/fastact_api.h).
 """
 
 cimport numpy as cnp
@@ -1220,3 +1221,97 @@ def masked_reduce(int op, x, where, axis, out):
     if dst.shape != arr.shape:
         dst = dst.reshape(arr.shape)
     return ck.deliver(dst, out, result)
+
+
+# ------------------------------------------------------------------ C API
+# The table of fastact/include/fastact_api_table.h, published as the capsule
+# _C_API for extensions built against fastact (fastact_api.h's
+# fastact_import() fetches it): the entry points above and the codes they
+# take, filled once here, after fa_init.  (The header is found next to this
+# file's C output: quoted includes search the including file's directory.)
+
+from cpython.pycapsule cimport PyCapsule_New
+from libc.stdint cimport uint32_t
+
+cdef extern from "fastact.h" nogil:
+    enum:
+        FA_REDUCE_softmax
+        FA_REDUCE_log_softmax
+        FA_REDUCE_logsumexp
+        FA_REDUCE2_softmax_backward
+        FA_REDUCE2_log_softmax_backward
+        FA_MAP_relu
+        FA_MAP_leaky_relu
+        FA_MAP_sigmoid
+        FA_MAP2_relu_backward
+        FA_MAP2_leaky_relu_backward
+        FA_MAP2_sigmoid_backward
+
+cdef extern from "include/fastact_api_table.h" nogil:
+    enum: FASTACT_ABI_VERSION
+    const char *FASTACT_CAPSULE_NAME
+    ctypedef struct fastact_api_table:
+        uint32_t abi_version, size
+        int dtype_f32, dtype_f64
+        int op_softmax, op_log_softmax, op_logsumexp
+        int op_softmax_backward, op_log_softmax_backward
+        int op_relu, op_leaky_relu, op_sigmoid
+        int op_relu_backward, op_leaky_relu_backward, op_sigmoid_backward
+        int op_ce_index, op_ce_prob, op_ce_index_grad, op_ce_prob_grad, op_bce_logits
+        void (*reduce)(int, int, const void *, void *, size_t, size_t, size_t) noexcept nogil
+        void (*reduce2)(int, int, const void *, const void *, void *, size_t, size_t,
+                        size_t) noexcept nogil
+        void (*map)(int, int, const void *, void *, size_t, double) noexcept nogil
+        void (*map2)(int, int, const void *, const void *, void *, size_t,
+                     double) noexcept nogil
+        void (*loss)(int, int, const void *, const void *, const int64_t *, const double *,
+                     size_t, size_t, size_t, int64_t, double, void *, double *,
+                     double *) noexcept nogil
+        void (*loss_grad)(int, int, const void *, const void *, const int64_t *,
+                          const double *, size_t, size_t, size_t, int64_t, double, double,
+                          const double *, int, void *, void *, double *, double *) noexcept nogil
+        void (*elem_loss)(int, int, const void *, const void *, const void *, size_t, size_t,
+                          const void *, size_t, size_t, size_t, size_t, double, const void *,
+                          void *, void *, double *) noexcept nogil
+        ptrdiff_t (*first_bad_label)(const int64_t *, size_t, int64_t, int64_t) noexcept nogil
+        int (*get_num_threads)() noexcept nogil
+        int (*get_level)() noexcept nogil
+        const char *(*level_name)(int) noexcept nogil
+
+cdef fastact_api_table _capi
+
+
+cdef object _make_c_api():
+    _capi.abi_version = FASTACT_ABI_VERSION
+    _capi.size = sizeof(fastact_api_table)
+    _capi.dtype_f32, _capi.dtype_f64 = FA_F32, FA_F64
+    _capi.op_softmax = FA_REDUCE_softmax
+    _capi.op_log_softmax = FA_REDUCE_log_softmax
+    _capi.op_logsumexp = FA_REDUCE_logsumexp
+    _capi.op_softmax_backward = FA_REDUCE2_softmax_backward
+    _capi.op_log_softmax_backward = FA_REDUCE2_log_softmax_backward
+    _capi.op_relu, _capi.op_leaky_relu, _capi.op_sigmoid = FA_MAP_relu, FA_MAP_leaky_relu, FA_MAP_sigmoid
+    _capi.op_relu_backward = FA_MAP2_relu_backward
+    _capi.op_leaky_relu_backward = FA_MAP2_leaky_relu_backward
+    _capi.op_sigmoid_backward = FA_MAP2_sigmoid_backward
+    _capi.op_ce_index, _capi.op_ce_prob = FA_LOSS_ce_index, FA_LOSS_ce_prob
+    _capi.op_ce_index_grad = FA_LOSS_GRAD_ce_index_grad
+    _capi.op_ce_prob_grad = FA_LOSS_GRAD_ce_prob_grad
+    _capi.op_bce_logits = FA_ELEM_LOSS_bce_logits
+    _capi.reduce = fa_reduce
+    _capi.reduce2 = fa_reduce2
+    _capi.map = fa_map
+    _capi.map2 = fa_map2
+    _capi.loss = fa_loss
+    _capi.loss_grad = fa_loss_grad
+    _capi.elem_loss = fa_elem_loss
+    _capi.first_bad_label = fa_first_bad_label
+    _capi.get_num_threads = fa_get_num_threads
+    _capi.get_level = fa_get_level
+    _capi.level_name = fa_level_name
+    return PyCapsule_New(<void *>&_capi, FASTACT_CAPSULE_NAME, NULL)
+
+
+#: The C API's table (fastact/include/fastact_api.h), a PyCapsule named
+#: "fastact._native._C_API".
+_C_API = _make_c_api()

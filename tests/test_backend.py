@@ -77,7 +77,7 @@ def test_backend_attribute_matches_bindings(fastact_pkg):
 
 
 def test_exports(fastact_pkg):
-    for name in FUNCS + ["show_config", "numpy_impl", "BACKEND"]:
+    for name in FUNCS + ["show_config", "get_include", "numpy_impl", "BACKEND"]:
         assert hasattr(fastact_pkg, name), name
     assert fastact_pkg.__version__ == "0.1.0"
     for f in FUNCS:
