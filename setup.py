@@ -105,7 +105,8 @@ ext = Extension(
     define_macros=macros,
     extra_compile_args=compile_args,
     extra_link_args=link_args,
-    depends=sorted(str(p) for p in Path("src_c").rglob("*") if p.suffix in (".h", ".def", ".c")),
+    depends=sorted(str(p) for p in Path("src_c").rglob("*") if p.suffix in (".h", ".def", ".c"))
+    + ["fastact/include/fastact_api_table.h"],
 )
 
 

@@ -190,7 +190,24 @@ def get_include() -> str:
     shipped beside this package's modules).  The header documents every
     function, its sizes, aliasing rules, error codes and thread safety.  The
     directory exists whichever backend is active; using the API needs the
-    native extension."""
+    native extension.
+
+    Returns
+    -------
+    str
+        The absolute path of the package's ``include`` directory.
+
+    See Also
+    --------
+    show_config : The build configuration (the kernel levels the C API
+        dispatches to, as the Python functions).
+
+    Examples
+    --------
+    >>> import os, fastact
+    >>> os.path.isfile(os.path.join(fastact.get_include(), "fastact_api.h"))
+    True
+    """
     return _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "include")
 
 
