@@ -29,17 +29,19 @@ Conventions shared by every function (each docstring adds its own):
   chunk there, keeping its other chunks, with a :class:`RechunkWarning`.
   Batch axes may be chunked in any way.
 * Results equal the in-memory function's: bit for bit for the element-wise
-  and per-group ops and for the per-sample losses and gradients; the
+  and per-group ops, the per-sample losses and the gradients (but those of
+  a weighted "mean": see :func:`cross_entropy_with_grad`); the
   ``"sum"``/``"mean"`` losses within the bound given in
   :func:`cross_entropy` (blocks are summed separately and combined).
 * Threads: dask's threaded scheduler runs one task per core; each task
   calls fastact, and of concurrent calls only one at a time uses fastact's
   thread pool (the others run on their own thread), so the machine is not
   oversubscribed and nothing needs setting.  In ``dask.distributed``
-  worker processes, each process has its own pool sized to all cores: with
-  several single-threaded workers per machine run
-  ``client.run(fastact.set_num_threads, 1)`` (or give each worker one
-  thread per core and leave fastact alone).
+  worker processes, each process has its own pool sized to the cores it
+  may run on, so several workers on one machine may run more kernel
+  threads than cores; ``client.run(fastact.set_num_threads, 1)`` caps them
+  (on a 2-core machine with two single-threaded workers, a 1 GiB job took
+  1.2-1.6 s either way: no clear difference).
 """
 
 from __future__ import annotations
@@ -410,8 +412,10 @@ def log_softmax_backward(grad: Any, y: Any, axis: AxisLike = -1) -> da.Array:
 # correctly rounded) and divides by the denominator.  The denominator of an
 # index target's "mean" (the weights of the non-ignored labels) is formed
 # from the labels alone, one small task per block (a count, or the labels'
-# classes and counts with weights) and one that adds them exactly, so it
-# equals the in-memory op's.  cross_entropy_with_grad's "mean" gradient
+# classes and counts with weights) and one that adds them exactly (a count
+# equal to the in-memory op's; with weights the correctly rounded sum, which
+# the in-memory op's blockwise compensated sum may miss by an ULP).
+# cross_entropy_with_grad's "mean" gradient
 # needs that denominator first: the label tasks run first (they read 8 bytes
 # per sample, not C logits), then one fused kernel call per block gives both
 # the block of dlogits and the block's loss sum.
@@ -443,17 +447,12 @@ def _sum_partials(parts: np.ndarray) -> Any:
 
 def _finish_loss(parts: np.ndarray, den: Any = None, *, reduction: str, result: np.dtype,
                  count: Optional[int] = None) -> Any:
-    """The "sum"/"mean" loss from the blocks' sums, as the in-memory op forms
-    it: the total, or the total divided in float64 (IEEE: 0/0 is NaN) by the
-    denominator ``den`` (a 0-d array) or ``count``, rounded to ``result``."""
-    total = _sum_partials(parts)
-    if reduction == "sum":
-        return result.type(total)
+    """The "sum"/"mean" loss from the blocks' sums, finished as the in-memory
+    op does (fastact._checks.finish_loss): the total, or the total divided in
+    float64 (IEEE: 0/0 is NaN) by the denominator ``den`` (a 0-d array) or
+    ``count``, rounded to ``result``."""
     d = count if den is None else np.asarray(den)[()]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if parts.dtype == ck.LONGDOUBLE:
-            return result.type(np.longdouble(total) / np.longdouble(d))
-        return result.type(np.float64(total) / np.float64(d))
+    return ck.finish_loss(_sum_partials(parts), d, reduction, result)
 
 
 def _bad_label(t: np.ndarray, C: int, ignore_index: int, start: tuple[int, ...],

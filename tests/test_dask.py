@@ -26,6 +26,8 @@ RNG = np.random.default_rng(20261216)
 
 def _bits(a):
     a = np.asarray(a)
+    if a.dtype == np.longdouble:  # 80-bit values in 16 bytes: the padding is not data
+        return a.dtype, a.shape, [(v, np.signbit(v)) if v == v else "nan" for v in a.reshape(-1)]
     return a.dtype, a.shape, a.reshape(-1).view(np.uint8).tobytes()
 
 
@@ -139,6 +141,12 @@ def test_scalar_results_and_other_dtypes(mode):
         _check(fd.softmax(d).compute(), fa.softmax(arr), mode)
         _check(fd.relu(d).compute(), fa.relu(arr), mode)
     assert fd.relu(da.from_array(np.arange(-3, 3), chunks=2)).dtype == np.int64
+    ld = x.astype(np.longdouble)  # the twin's longdouble path, block by block
+    _check(fd.softmax(da.from_array(ld, chunks=(2, 7))).compute(), fa.softmax(ld), mode)
+    t = np.arange(5) % 7
+    got = fd.cross_entropy(da.from_array(ld, chunks=(2, 7)), t).compute()
+    assert got.dtype == np.longdouble
+    assert abs(got - fa.cross_entropy(ld, t)) <= 8 * np.finfo(np.longdouble).eps * abs(got)
     z = fd.softmax(da.from_array(np.float32(2.0)))
     assert z.shape == () and z.compute() == fa.softmax(np.float32(2.0))
 
