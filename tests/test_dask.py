@@ -4,7 +4,6 @@ the documented bound), whatever the chunking, with the threaded scheduler
 and on a dask.distributed LocalCluster of two worker processes started here;
 validation errors are raised when the graph is built, as in memory."""
 
-import math
 import os
 import subprocess
 import sys
