@@ -19,7 +19,7 @@ EXAMPLES = HERE.parent / "examples"
 
 def test_stubs_ship_beside_the_package():
     pkg = Path(fastact.__file__).parent
-    for name in ("py.typed", "__init__.pyi", "numpy_impl.pyi", "_native.pyi"):
+    for name in ("py.typed", "__init__.pyi", "numpy_impl.pyi", "_native.pyi", "dask.pyi"):
         assert (pkg / name).is_file(), name
 
 
