@@ -50,6 +50,17 @@ def parse_size(text: str) -> int:
 
 
 def peak_rss_mib() -> float:
+    """This process's peak resident set size.  On Linux VmHWM of
+    /proc/self/status, which starts afresh at exec: getrusage's ru_maxrss
+    there counts from fork, so a child of a large process (a test run)
+    would report its parent's size."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**10  # kB
+    except OSError:
+        pass
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r / 2**20 if sys.platform == "darwin" else r / 2**10  # bytes on macOS, KiB elsewhere
 
