@@ -26,7 +26,16 @@ itself is not instrumented, so AddressSanitizer's runtime must be preloaded:
 ``LD_PRELOAD=$(gcc -print-file-name=libasan.so)
 ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 python -m pytest`` (leak
 detection off: CPython's own allocations at exit would be reported;
-issue 15's leak checks measure RSS instead).  .ci/run does this."""
+issue 15's leak checks measure RSS instead).  .ci/run does this.
+
+FASTACT_NO_THREADS=1 builds the extension without threads (for platforms
+that have none, e.g. WebAssembly, and to test that build): FA_NO_THREADS
+is defined, FA_HAVE_PTHREADS is not and nothing is compiled or linked with
+-pthread; src_c/runtime/threads.c then runs every call on the calling
+thread, ``fastact._native.THREADS_AVAILABLE`` is False and
+``fastact.get_num_threads()`` is always 1 (``set_num_threads`` still checks
+its argument, then does nothing).  Without it, the pool uses POSIX threads,
+or Win32 threads on Windows.  .ci/serial builds and tests this."""
 
 import os
 import sys
@@ -45,6 +54,8 @@ SRC_C = sorted(str(p) for p in Path("src_c").rglob("*.c"))
 DEBUG = os.environ.get("FASTACT_DEBUG", "0").strip() not in ("", "0")
 # sanitizers to build with (see the docstring); "" for none
 SANITIZE = os.environ.get("FASTACT_SANITIZE", "").strip()
+# no worker threads (see the docstring); any value but "" and "0" turns it on
+NO_THREADS = os.environ.get("FASTACT_NO_THREADS", "0").strip() not in ("", "0")
 if SANITIZE and sys.platform == "win32":
     raise SystemExit("FASTACT_SANITIZE: GCC/Clang only (not MSVC)")
 
@@ -56,12 +67,17 @@ macros = [
     ("NPY_TARGET_VERSION", "NPY_1_25_API_VERSION"),
 ]
 link_args = []
+# worker threads (src_c/runtime/threads.c): Win32 threads on Windows, POSIX
+# threads elsewhere; without them everything runs serially
+pthread = [] if NO_THREADS else ["-pthread"]
+if NO_THREADS:
+    macros.append(("FA_NO_THREADS", "1"))
 if sys.platform == "win32":
     compile_args = ["/O2", "/fp:precise"]
 else:
-    # worker threads (src_c/runtime/threads.c); without them everything runs serially
-    macros.append(("FA_HAVE_PTHREADS", "1"))
-    link_args.append("-pthread")
+    if not NO_THREADS:
+        macros.append(("FA_HAVE_PTHREADS", "1"))
+    link_args += pthread
     compile_args = [
         "-O3",
         "-ffp-contract=off",
@@ -76,7 +92,7 @@ else:
         "-falign-loops=32",
         "-Wall",
         "-Wno-unused-function",
-        "-pthread",
+        *pthread,
     ]
     if SANITIZE:
         # compiles the planted bugs of src_c/runtime/planted.c (the check
@@ -112,8 +128,8 @@ ext = Extension(
 
 class BuildExt(build_ext):
     """build_ext that recompiles when the flags changed since the last build
-    in this tree (FASTACT_DEBUG, FASTACT_SANITIZE, or an edit of the flags
-    here: setuptools compares timestamps only, not flags)."""
+    in this tree (FASTACT_DEBUG, FASTACT_SANITIZE, FASTACT_NO_THREADS, or an
+    edit of the flags here: setuptools compares timestamps only, not flags)."""
 
     def run(self):
         stamp = Path(self.build_temp) / "fastact-build-mode"

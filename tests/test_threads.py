@@ -1,5 +1,13 @@
 """Threads: set/get_num_threads, results bit-identical for every thread
-count, many Python threads calling at once, and a forked child."""
+count, many Python threads calling at once, and a forked child.
+
+They hold for both builds: with the pool (``_native.THREADS_AVAILABLE``)
+and without threads (``FASTACT_NO_THREADS=1`` at build time, setup.py),
+where every call runs on the calling thread, ``get_num_threads()`` is
+always 1 and ``set_num_threads`` checks its argument, then does nothing.
+FASTACT_EXPECT_NO_THREADS=1 (set by .ci/serial) makes the build's kind an
+assertion, so that a run meant for the serial build cannot pass on the
+other."""
 
 import os
 import threading
@@ -11,6 +19,20 @@ import fastact
 
 native = pytest.importorskip("fastact._native")
 pytestmark = pytest.mark.skipif(fastact.BACKEND != "native", reason="native backend only")
+POOL = native.THREADS_AVAILABLE
+
+
+def effective(n):
+    """What get_num_threads() reads after set_num_threads(n) in this build."""
+    return n if POOL else 1
+
+
+def test_the_build_is_the_expected_kind():
+    assert type(POOL) is bool
+    if os.environ.get("FASTACT_EXPECT_NO_THREADS", "") not in ("", "0"):
+        assert not POOL, "FASTACT_EXPECT_NO_THREADS is set but this build has the thread pool"
+    else:  # every platform setup.py builds for has threads (POSIX or Win32)
+        assert POOL, "this build has no thread pool (FASTACT_NO_THREADS=1?)"
 
 
 def test_default_is_the_usable_cores():
@@ -19,12 +41,12 @@ def test_default_is_the_usable_cores():
     import subprocess, sys
     out = subprocess.run([sys.executable, "-c", "import fastact; print(fastact.get_num_threads())"],
                          capture_output=True, text=True, check=True)
-    assert int(out.stdout) == expected
+    assert int(out.stdout) == effective(expected)
 
 
 def test_set_get(restore_threads):
     fastact.set_num_threads(3)
-    assert fastact.get_num_threads() == 3
+    assert fastact.get_num_threads() == effective(3)
     fastact.set_num_threads(1)
     assert fastact.get_num_threads() == 1
     with pytest.raises(ValueError):
@@ -32,6 +54,20 @@ def test_set_get(restore_threads):
     with pytest.raises(TypeError):
         fastact.set_num_threads(2.5)
     assert fastact.show_config()["num_threads"] == 1
+
+
+def test_cap_in_either_build(restore_threads):
+    """The argument checks are the same without threads; the cap reads back
+    as itself with the pool, as 1 without (test_conventions' thread-cap
+    tests assume the pool)."""
+    with pytest.raises(ValueError, match=r"\[1, 256\]"):
+        fastact.set_num_threads(257)
+    with pytest.raises(TypeError):
+        fastact.set_num_threads(True)
+    fastact.set_num_threads(fastact.MAX_THREADS)
+    assert fastact.get_num_threads() == effective(fastact.MAX_THREADS)
+    native.set_num_threads(10**6)  # the C layer clamps (or ignores) what the checks let by
+    assert fastact.get_num_threads() == effective(fastact.MAX_THREADS)
 
 
 def big_inputs(dtype):
@@ -130,14 +166,18 @@ def test_threadpoolctl_lists_only_fastacts_native_module():
 
 
 def test_threadpoolctl_sees_and_limits_the_pool(restore_threads):
+    """Without threads threadpoolctl still lists fastact, with 1 thread."""
     tpc = pytest.importorskip("threadpoolctl")
     fastact.set_num_threads(2)
     info = [i for i in tpc.threadpool_info() if i["user_api"] == "fastact"]
-    assert len(info) == 1 and info[0]["num_threads"] == 2
+    assert len(info) == 1 and info[0]["num_threads"] == effective(2)
     assert info[0]["version"] == fastact.__version__
     with tpc.threadpool_limits(1, user_api="fastact"):
         assert fastact.get_num_threads() == 1
-    assert fastact.get_num_threads() == 2
+    assert fastact.get_num_threads() == effective(2)
     with tpc.threadpool_limits(1):
         assert fastact.get_num_threads() == 1
-    assert fastact.get_num_threads() == 2
+    assert fastact.get_num_threads() == effective(2)
+    with tpc.threadpool_limits(1000, user_api="fastact"):
+        assert fastact.get_num_threads() == effective(fastact.MAX_THREADS)
+    assert fastact.get_num_threads() == effective(2)

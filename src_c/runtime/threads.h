@@ -23,10 +23,13 @@ void fa_parallel_for(size_t count, fa_task_fn fn, void *ctx);
 #define FA_MAX_THREADS 256
 
 /* Number of threads to use, clamped to [1, FA_MAX_THREADS].  Workers are
- * created on first use and kept (idle workers sleep on a condition variable). */
+ * created on first use and kept (idle workers sleep on a condition variable).
+ * In a build without threads (fa_threads_available() == 0) the count is
+ * always 1: fa_set_num_threads does nothing and every call runs serially. */
 void fa_set_num_threads(int n);
 int fa_get_num_threads(void);
-/* 1 when built with thread support (POSIX threads), else 0 (serial). */
+/* 1 when built with thread support (POSIX threads, or Win32 threads on
+ * Windows), else 0 (serial: FA_NO_THREADS, or neither; threads_os.h). */
 int fa_threads_available(void);
 
 #ifdef __cplusplus
