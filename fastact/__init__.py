@@ -113,7 +113,12 @@ def set_num_threads(n: int) -> None:
     on their own thread, so the machine is not oversubscribed.  When
     threadpoolctl is installed, ``threadpool_limits`` controls this count
     too (user_api "fastact"; it clamps a larger limit to ``MAX_THREADS``).
-    No effect on the NumPy backend.
+    No effect on the NumPy backend.  Workers compute in the calling
+    thread's floating-point control state (rounding mode, flush-to-zero,
+    x87 precision).  In a build without threads (``FASTACT_NO_THREADS=1``
+    at build time; ``fastact._native.THREADS_AVAILABLE`` False) every call
+    runs on the calling thread and ``get_num_threads()`` is always 1 (the
+    argument is still checked).
 
     Parameters
     ----------
@@ -159,7 +164,7 @@ def get_num_threads() -> int:
 
     By default the number of cores this process may run on; set by
     ``set_num_threads`` (or threadpoolctl's ``threadpool_limits``).  1 when
-    the native extension is not available.
+    the native extension is not available, and in a build without threads.
 
     Returns
     -------

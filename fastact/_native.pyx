@@ -282,7 +282,8 @@ def get_num_threads():
     return fa_get_num_threads()
 
 
-#: True when built with thread support (POSIX threads); else always serial.
+#: True when built with thread support (POSIX threads, or Win32 threads on
+#: Windows); False for a FASTACT_NO_THREADS=1 build (always serial, thread count 1).
 THREADS_AVAILABLE = bool(fa_threads_available())
 
 
