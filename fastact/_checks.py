@@ -433,6 +433,28 @@ def finish_loss(value: float, denominator: float, reduction: str, result: np.dty
     return result.type(value)
 
 
+def check_grad_loss_kind(ga: np.ndarray, a: CEArgs) -> bool:
+    """Validate the dtype and shape of cross_entropy_with_grad's upstream
+    gradient ``ga`` (an ndarray, or a stand-in of a lazy one's shape and
+    dtype: fastact.dask): real values (TypeError), a scalar for "sum" /
+    "mean" and a scalar or the samples' shape for "none" (ValueError).
+    True when it is a scalar."""
+    if ga.dtype.kind not in "biuf":
+        raise TypeError(f"grad_loss must hold real numbers; got dtype {ga.dtype}")
+    if a.reduction != "none" or ga.ndim == 0:
+        if ga.ndim != 0:
+            raise ValueError(
+                f'grad_loss must be a scalar for reduction="{a.reduction}"; got shape {ga.shape}'
+            )
+        return True
+    if ga.shape != a.sample_shape:
+        raise ValueError(
+            f'grad_loss must be a scalar or have the samples\' shape {a.sample_shape} for '
+            f'reduction="none"; got shape {ga.shape}'
+        )
+    return False
+
+
 def check_grad_loss(grad_loss: Any, a: CEArgs):
     """The upstream gradient of cross_entropy_with_grad: a float for "sum" /
     "mean" (None: 1.0); for "none" a float64 array of the samples' shape
@@ -441,21 +463,10 @@ def check_grad_loss(grad_loss: Any, a: CEArgs):
     if grad_loss is None:
         return 1.0
     ga = as_array(grad_loss, "grad_loss")
-    if ga.dtype.kind not in "biuf":
-        raise TypeError(f"grad_loss must hold real numbers; got dtype {ga.dtype}")
-    if a.reduction != "none" or ga.ndim == 0:
-        if ga.ndim != 0:
-            raise ValueError(
-                f'grad_loss must be a scalar for reduction="{a.reduction}"; got shape {ga.shape}'
-            )
+    if check_grad_loss_kind(ga, a):
         if a.reduction != "none":
             return float(ga)
         return np.full(a.sample_shape, float(ga), F64)
-    if ga.shape != a.sample_shape:
-        raise ValueError(
-            f'grad_loss must be a scalar or have the samples\' shape {a.sample_shape} for '
-            f'reduction="none"; got shape {ga.shape}'
-        )
     return ga.astype(F64)
 
 

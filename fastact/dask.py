@@ -636,19 +636,8 @@ def _ce_grad_loss(grad_loss: Any, a: ck.CEArgs) -> tuple[Any, Optional[np.ndarra
     if grad_loss is None:
         return None, None
     gl, ga = _input(grad_loss, "grad_loss")
-    if ga.dtype.kind not in "biuf":
-        raise TypeError(f"grad_loss must hold real numbers; got dtype {ga.dtype}")
-    if a.reduction != "none" or ga.ndim == 0:
-        if ga.ndim != 0:
-            raise ValueError(
-                f'grad_loss must be a scalar for reduction="{a.reduction}"; got shape {ga.shape}'
-            )
+    if ck.check_grad_loss_kind(ga, a):
         return (gl if gl is not None else float(ga)), ga
-    if ga.shape != a.sample_shape:
-        raise ValueError(
-            f'grad_loss must be a scalar or have the samples\' shape {a.sample_shape} for '
-            f'reduction="none"; got shape {ga.shape}'
-        )
     return (gl if gl is not None else ga), ga
 
 
