@@ -56,9 +56,12 @@ html_static_path: list = []
 
 
 def _check_coverage(app, env):
-    """Every public name is documented: fastact.__all__ on the API page and
-    every op of the twin on its page (a new op cannot be left out)."""
+    """Every public name is documented: fastact.__all__ on the API page,
+    every op of the twin on its page and every name of fastact.dask.__all__
+    on the dask page (a new op cannot be left out)."""
     from sphinx.util import logging
+
+    import fastact.dask as fastact_dask
 
     logger = logging.getLogger(__name__)
     documented = set(env.get_domain("py").objects)
@@ -69,6 +72,7 @@ def _check_coverage(app, env):
         if callable(getattr(fastact.numpy_impl, name, None))
     }
     wanted |= {f"fastact.numpy_impl.{name}" for name in fastact.numpy_impl.__all__}
+    wanted |= {f"fastact.dask.{name}" for name in fastact_dask.__all__}
     for name in sorted(wanted - documented):
         logger.warning("public name %s is not documented", name)
 

@@ -96,8 +96,28 @@ _LONG_ROW_BYTES = 1 << 19
 
 
 class RechunkWarning(PerformanceWarning):
-    """An input was split along a reduction axis and has been rechunked to
-    one chunk along it (a dask PerformanceWarning)."""
+    """An input split along a reduction axis was rechunked.
+
+    The input has been rechunked to one chunk along that axis, keeping its
+    other chunks (a dask ``PerformanceWarning``); the message names the axis
+    and the blocks' size, and how to chunk the input to avoid the rechunk.
+
+    See Also
+    --------
+    softmax : A reduction whose axis must be one chunk.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> x = da.from_array(np.arange(12.0).reshape(4, 3), chunks=2)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     p = fd.softmax(x)
+    >>> [type(w.message).__name__ for w in caught]
+    ['RechunkWarning']
+    >>> p.chunks
+    ((2, 2), (3,))
+    """
 
 
 # ------------------------------------------------------------------ inputs
@@ -263,6 +283,9 @@ def _reduce(op: str, x: Any, axis: AxisLike, where: Any = None, keepdims: bool =
 def softmax(x: Any, axis: AxisLike = -1, *, where: Any = None) -> da.Array:
     """Softmax along ``axis``, lazily: ``fastact.softmax`` on every block.
 
+    The blocks are computed by the in-memory op; the result is
+    bit-identical to ``fastact.softmax(x.compute(), axis, where=...)``.
+
     Parameters
     ----------
     x : dask array or array_like
@@ -277,32 +300,138 @@ def softmax(x: Any, axis: AxisLike = -1, *, where: Any = None) -> da.Array:
 
     Returns
     -------
-    dask array of x's shape, chunks and result dtype, bit-identical to
-    ``fastact.softmax(x.compute(), axis, where=...)``.  (A block holding a
-    single group of 512 KiB or more, out of several groups in x, is computed
-    beside a copy of itself, twice its cost, to keep the in-memory row
-    kernel: chunk such arrays two rows or more per block.)
+    dask.array.Array
+        Of x's shape, chunks and result dtype, bit-identical to
+        ``fastact.softmax(x.compute(), axis, where=...)``.
+
+    Raises
+    ------
+    TypeError
+        As the in-memory op, when the graph is built (bad dtypes, masked or
+        non-NumPy blocks).
+    ValueError
+        As the in-memory op, when the graph is built (bad shapes or options;
+        unknown chunk sizes).
+
+    Warns
+    -----
+    RechunkWarning
+        When x is split along ``axis``.
+
+    See Also
+    --------
+    fastact.softmax : The in-memory op.
+    log_softmax : Log-softmax over dask arrays.
+
+    Notes
+    -----
+    A block holding a single group of 512 KiB or more, out of several groups
+    in x, is computed beside a copy of itself, twice its cost, to keep the
+    in-memory row kernel: chunk such arrays two rows or more per block.
+
+    Examples
+    --------
+    >>> x = np.arange(12.0).reshape(4, 3)
+    >>> p = fd.softmax(da.from_array(x, chunks=(2, 3)))
+    >>> p.shape, p.chunks
+    ((4, 3), ((2, 2), (3,)))
+    >>> np.array_equal(p.compute(), fa.softmax(x))
+    True
     """
     return _reduce("softmax", x, axis, where)
 
 
 def log_softmax(x: Any, axis: AxisLike = -1, *, where: Any = None) -> da.Array:
-    """Log-softmax along ``axis``, lazily: ``fastact.log_softmax`` on every
-    block; arguments, chunking and result as :func:`softmax` (bit-identical
-    to the in-memory op)."""
+    """Log-softmax along ``axis``, lazily: ``fastact.log_softmax`` per block.
+
+    Arguments, chunking and result as :func:`softmax`; bit-identical to the
+    in-memory op.
+
+    Parameters
+    ----------
+    x : dask array or array_like
+        Chunked in any way along the other axes; along ``axis`` one chunk
+        (else rechunked with a :class:`RechunkWarning`).
+    axis : int, tuple of ints or None, default -1
+        As ``fastact.log_softmax``.
+    where : dask array or array_like of bool, optional
+        As :func:`softmax`'s: broadcastable to x's shape, rechunked to line
+        up with x.
+
+    Returns
+    -------
+    dask.array.Array
+        Of x's shape, chunks and result dtype, bit-identical to the
+        in-memory op's result.
+
+    Raises
+    ------
+    TypeError
+        As the in-memory op, when the graph is built (bad dtypes, masked or
+        non-NumPy blocks).
+    ValueError
+        As the in-memory op, when the graph is built (bad shapes or options;
+        unknown chunk sizes).
+
+    See Also
+    --------
+    fastact.log_softmax : The in-memory op.
+    softmax : Softmax over dask arrays (the same arguments).
+
+    Examples
+    --------
+    >>> x = np.arange(12.0).reshape(4, 3)
+    >>> lp = fd.log_softmax(da.from_array(x, chunks=(2, 3)))
+    >>> np.array_equal(lp.compute(), fa.log_softmax(x))
+    True
+    """
     return _reduce("log_softmax", x, axis, where)
 
 
 def logsumexp(x: Any, axis: AxisLike = -1, *, keepdims: bool = False) -> da.Array:
-    """``log(sum(exp(x)))`` over ``axis``, lazily: ``fastact.logsumexp`` on
-    every block (x chunked as for :func:`softmax`).
+    """Log-sum-exp, ``log(sum(exp(x)))`` over ``axis``, lazily.
+
+    ``fastact.logsumexp`` on every block (x chunked as for :func:`softmax`).
+
+    Parameters
+    ----------
+    x : dask array or array_like
+        Chunked in any way along the other axes; along ``axis`` one chunk
+        (else rechunked with a :class:`RechunkWarning`).
+    axis : int, tuple of ints or None, default -1
+        As ``fastact.logsumexp``.
+    keepdims : bool, default False
+        Keep the reduced axes with length 1.
 
     Returns
     -------
-    dask array of the reduced shape (``keepdims``: the reduced axes kept with
-    length 1), chunked as x along the kept axes; a 0-d dask array when every
-    axis is reduced (it computes to a NumPy scalar, as in memory).
-    Bit-identical to the in-memory op.
+    dask.array.Array
+        Of the reduced shape (``keepdims``: the reduced axes kept with
+        length 1), chunked as x along the kept axes; a 0-d dask array when
+        every axis is reduced (it computes to a NumPy scalar, as in memory).
+        Bit-identical to the in-memory op.
+
+    Raises
+    ------
+    TypeError
+        As the in-memory op, when the graph is built (bad dtypes, masked or
+        non-NumPy blocks).
+    ValueError
+        As the in-memory op, when the graph is built (bad shapes or options;
+        unknown chunk sizes).
+
+    See Also
+    --------
+    fastact.logsumexp : The in-memory op.
+
+    Examples
+    --------
+    >>> x = np.arange(12.0).reshape(4, 3)
+    >>> s = fd.logsumexp(da.from_array(x, chunks=(2, 3)))
+    >>> s.shape, s.chunks
+    ((4,), ((2, 2),))
+    >>> np.array_equal(s.compute(), fa.logsumexp(x))
+    True
     """
     return _reduce("logsumexp", x, axis, keepdims=bool(keepdims))
 
@@ -322,21 +451,116 @@ def _map(op: str, x: Any, *params: float) -> da.Array:
 
 
 def relu(x: Any) -> da.Array:
-    """ReLU, element-wise and lazily (``fastact.relu`` on every block; integer
-    and bool inputs keep their dtype).  Any chunking; bit-identical to the
-    in-memory op."""
+    """ReLU, element-wise and lazily: ``fastact.relu`` on every block.
+
+    Integer and bool inputs keep their dtype.  Any chunking; bit-identical
+    to the in-memory op.
+
+    Parameters
+    ----------
+    x : dask array or array_like
+        The input: a dask array of NumPy blocks with known chunk sizes, or an
+        array_like (wrapped with ``dask.array.from_array``).
+
+    Returns
+    -------
+    dask.array.Array
+        Of x's shape and chunks, bit-identical to ``fastact.relu``'s result.
+
+    Raises
+    ------
+    TypeError
+        As the in-memory op (bad dtype, masked or non-NumPy blocks).
+    ValueError
+        When x's chunk sizes are unknown.
+
+    See Also
+    --------
+    fastact.relu : The in-memory op.
+
+    Examples
+    --------
+    >>> x = np.arange(12.0).reshape(4, 3) - 6
+    >>> np.array_equal(fd.relu(da.from_array(x, chunks=2)).compute(), fa.relu(x))
+    True
+    """
     return _map("relu", x)
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> da.Array:
-    """Leaky ReLU, element-wise and lazily (``fastact.leaky_relu`` on every
-    block; ``negative_slope`` validated as there).  Bit-identical."""
+    """Leaky ReLU, element-wise and lazily: ``fastact.leaky_relu`` per block.
+
+    Any chunking; bit-identical to the in-memory op.
+
+    Parameters
+    ----------
+    x : dask array or array_like
+        The input: a dask array of NumPy blocks with known chunk sizes, or an
+        array_like (wrapped with ``dask.array.from_array``).
+    negative_slope : float, default 0.01
+        The slope for negative inputs, validated as in ``fastact.leaky_relu``.
+
+    Returns
+    -------
+    dask.array.Array
+        Of x's shape and chunks, bit-identical to the in-memory op's result.
+
+    Raises
+    ------
+    TypeError
+        As the in-memory op, when the graph is built (bad dtypes, masked or
+        non-NumPy blocks).
+    ValueError
+        As the in-memory op, when the graph is built (bad shapes or options;
+        unknown chunk sizes).
+
+    See Also
+    --------
+    fastact.leaky_relu : The in-memory op.
+
+    Examples
+    --------
+    >>> x = np.arange(12.0).reshape(4, 3) - 6
+    >>> y = fd.leaky_relu(da.from_array(x, chunks=2), 0.1)
+    >>> np.array_equal(y.compute(), fa.leaky_relu(x, 0.1))
+    True
+    """
     return _map("leaky_relu", x, ck.negative_slope(negative_slope))
 
 
 def sigmoid(x: Any) -> da.Array:
-    """Logistic sigmoid, element-wise and lazily (``fastact.sigmoid`` on every
-    block).  Bit-identical."""
+    """Logistic sigmoid, element-wise and lazily: ``fastact.sigmoid`` per block.
+
+    Any chunking; bit-identical to the in-memory op.
+
+    Parameters
+    ----------
+    x : dask array or array_like
+        The input: a dask array of NumPy blocks with known chunk sizes, or an
+        array_like (wrapped with ``dask.array.from_array``).
+
+    Returns
+    -------
+    dask.array.Array
+        Of x's shape and chunks, bit-identical to the in-memory op's result.
+
+    Raises
+    ------
+    TypeError
+        As the in-memory op (bad dtype, masked or non-NumPy blocks).
+    ValueError
+        When x's chunk sizes are unknown.
+
+    See Also
+    --------
+    fastact.sigmoid : The in-memory op.
+
+    Examples
+    --------
+    >>> x = np.arange(12.0).reshape(4, 3) - 6
+    >>> np.array_equal(fd.sigmoid(da.from_array(x, chunks=2)).compute(), fa.sigmoid(x))
+    True
+    """
     return _map("sigmoid", x)
 
 
@@ -366,22 +590,128 @@ def _map2(op: str, g: Any, x: Any, *params: float) -> da.Array:
 
 
 def relu_backward(grad: Any, x: Any) -> da.Array:
-    """Gradient of relu, element-wise and lazily (``fastact.relu_backward``
-    on every pair of blocks).  ``grad`` and ``x`` of one shape (ValueError
-    naming both otherwise), any chunking (the second input is rechunked to
-    the first's).  Bit-identical."""
+    """Gradient of relu, element-wise and lazily.
+
+    ``fastact.relu_backward`` on every pair of blocks; bit-identical to the
+    in-memory op.
+
+    Parameters
+    ----------
+    grad : dask array or array_like
+        The gradient with respect to the forward op's output.
+    x : dask array or array_like
+        The forward op's input, of grad's shape.  Any chunking: the second
+        input is rechunked to the first's.
+
+    Returns
+    -------
+    dask.array.Array
+        The gradient with respect to x, bit-identical to the in-memory op's.
+
+    Raises
+    ------
+    TypeError
+        As the in-memory op (bad dtypes).
+    ValueError
+        When ``grad`` and ``x`` differ in shape (naming both).
+
+    See Also
+    --------
+    fastact.relu_backward : The in-memory op.
+
+    Examples
+    --------
+    >>> x = np.arange(12.0).reshape(4, 3) - 6
+    >>> g = np.ones_like(x)
+    >>> dx = fd.relu_backward(da.from_array(g, chunks=2), x)
+    >>> np.array_equal(dx.compute(), fa.relu_backward(g, x))
+    True
+    """
     return _map2("relu_backward", grad, x)
 
 
 def leaky_relu_backward(grad: Any, x: Any, negative_slope: float = 0.01) -> da.Array:
-    """Gradient of leaky_relu, element-wise and lazily (as
-    :func:`relu_backward`).  Bit-identical."""
+    """Gradient of leaky_relu, element-wise and lazily.
+
+    ``fastact.leaky_relu_backward`` on every pair of blocks, as
+    :func:`relu_backward`; bit-identical to the in-memory op.
+
+    Parameters
+    ----------
+    grad : dask array or array_like
+        The gradient with respect to the forward op's output.
+    x : dask array or array_like
+        The forward op's input, of grad's shape (rechunked as in
+        :func:`relu_backward`).
+    negative_slope : float, default 0.01
+        As ``fastact.leaky_relu_backward``'s.
+
+    Returns
+    -------
+    dask.array.Array
+        The gradient with respect to x, bit-identical to the in-memory op's.
+
+    Raises
+    ------
+    TypeError
+        As the in-memory op (bad dtypes).
+    ValueError
+        As the in-memory op (different shapes, a bad ``negative_slope``).
+
+    See Also
+    --------
+    fastact.leaky_relu_backward : The in-memory op.
+
+    Examples
+    --------
+    >>> x = np.arange(12.0).reshape(4, 3) - 6
+    >>> g = np.ones_like(x)
+    >>> dx = fd.leaky_relu_backward(da.from_array(g, chunks=2), x, 0.1)
+    >>> np.array_equal(dx.compute(), fa.leaky_relu_backward(g, x, 0.1))
+    True
+    """
     return _map2("leaky_relu_backward", grad, x, ck.negative_slope(negative_slope))
 
 
 def sigmoid_backward(grad: Any, y: Any) -> da.Array:
-    """Gradient of sigmoid from its output ``y``, element-wise and lazily (as
-    :func:`relu_backward`).  Bit-identical."""
+    """Gradient of sigmoid from its output ``y``, element-wise and lazily.
+
+    ``fastact.sigmoid_backward`` on every pair of blocks, as
+    :func:`relu_backward`; bit-identical to the in-memory op.
+
+    Parameters
+    ----------
+    grad : dask array or array_like
+        The gradient with respect to the forward op's output.
+    y : dask array or array_like
+        The sigmoid's output, of grad's shape (rechunked as in
+        :func:`relu_backward`).
+
+    Returns
+    -------
+    dask.array.Array
+        The gradient with respect to the sigmoid's input, bit-identical to
+        the in-memory op's.
+
+    Raises
+    ------
+    TypeError
+        As the in-memory op (bad dtypes).
+    ValueError
+        When ``grad`` and ``y`` differ in shape.
+
+    See Also
+    --------
+    fastact.sigmoid_backward : The in-memory op.
+
+    Examples
+    --------
+    >>> y = fa.sigmoid(np.arange(12.0).reshape(4, 3) - 6)
+    >>> g = np.ones_like(y)
+    >>> dx = fd.sigmoid_backward(da.from_array(g, chunks=2), y)
+    >>> np.array_equal(dx.compute(), fa.sigmoid_backward(g, y))
+    True
+    """
     return _map2("sigmoid_backward", grad, y)
 
 
@@ -392,17 +722,97 @@ def _reduce2(op: str, grad: Any, y: Any, axis: AxisLike) -> da.Array:
 
 
 def softmax_backward(grad: Any, y: Any, axis: AxisLike = -1) -> da.Array:
-    """Gradient of softmax (``y`` its output) along ``axis``, lazily
-    (``fastact.softmax_backward`` on every pair of blocks).  ``grad`` and
-    ``y`` of one shape; each unsplit along ``axis`` (else rechunked with a
-    :class:`RechunkWarning`), the second rechunked to the first's chunks.
-    Bit-identical to the in-memory op."""
+    """Gradient of softmax (``y`` its output) along ``axis``, lazily.
+
+    ``fastact.softmax_backward`` on every pair of blocks; bit-identical to
+    the in-memory op.
+
+    Parameters
+    ----------
+    grad : dask array or array_like
+        The gradient with respect to the forward op's output.
+    y : dask array or array_like
+        The softmax's output, of grad's shape.  Each of ``grad`` and ``y``
+        unsplit along ``axis`` (else rechunked with a
+        :class:`RechunkWarning`), the second rechunked to the first's chunks.
+    axis : int, tuple of ints or None, default -1
+        As ``fastact.softmax_backward``.
+
+    Returns
+    -------
+    dask.array.Array
+        The gradient with respect to the softmax's input, bit-identical to
+        the in-memory op's.
+
+    Raises
+    ------
+    TypeError
+        As the in-memory op, when the graph is built (bad dtypes, masked or
+        non-NumPy blocks).
+    ValueError
+        As the in-memory op, when the graph is built (bad shapes or options;
+        unknown chunk sizes).
+
+    See Also
+    --------
+    fastact.softmax_backward : The in-memory op.
+    log_softmax_backward : The same for log_softmax.
+
+    Examples
+    --------
+    >>> y = fa.softmax(np.arange(12.0).reshape(4, 3))
+    >>> g = np.ones_like(y)
+    >>> dx = fd.softmax_backward(da.from_array(g, chunks=(2, 3)), y)
+    >>> np.array_equal(dx.compute(), fa.softmax_backward(g, y))
+    True
+    """
     return _reduce2("softmax_backward", grad, y, axis)
 
 
 def log_softmax_backward(grad: Any, y: Any, axis: AxisLike = -1) -> da.Array:
-    """Gradient of log_softmax (``y`` its output), lazily; as
-    :func:`softmax_backward`.  Bit-identical."""
+    """Gradient of log_softmax (``y`` its output) along ``axis``, lazily.
+
+    ``fastact.log_softmax_backward`` on every pair of blocks, as
+    :func:`softmax_backward`; bit-identical to the in-memory op.
+
+    Parameters
+    ----------
+    grad : dask array or array_like
+        The gradient with respect to the forward op's output.
+    y : dask array or array_like
+        The log_softmax's output, of grad's shape, chunked as in
+        :func:`softmax_backward`.
+    axis : int, tuple of ints or None, default -1
+        As ``fastact.log_softmax_backward``.
+
+    Returns
+    -------
+    dask.array.Array
+        The gradient with respect to the log_softmax's input, bit-identical
+        to the in-memory op's.
+
+    Raises
+    ------
+    TypeError
+        As the in-memory op, when the graph is built (bad dtypes, masked or
+        non-NumPy blocks).
+    ValueError
+        As the in-memory op, when the graph is built (bad shapes or options;
+        unknown chunk sizes).
+
+    See Also
+    --------
+    fastact.log_softmax_backward : The in-memory op.
+    softmax_backward : The same for softmax.
+
+    Examples
+    --------
+    >>> y = fa.log_softmax(np.arange(12.0).reshape(4, 3))
+    >>> g = np.ones_like(y)
+    >>> dx = fd.log_softmax_backward(da.from_array(g, chunks=(2, 3)), y)
+    >>> np.array_equal(dx.compute(), fa.log_softmax_backward(g, y))
+    True
+    """
     return _reduce2("log_softmax_backward", grad, y, axis)
 
 
@@ -722,6 +1132,9 @@ def cross_entropy(
 ) -> da.Array:
     """Cross-entropy loss, lazily: ``fastact.cross_entropy`` on every block.
 
+    ``"none"`` gives the per-sample losses; ``"sum"`` and ``"mean"`` add the
+    blocks' loss sums, the mean over a global denominator.
+
     Parameters
     ----------
     logits : dask array or array_like
@@ -732,18 +1145,44 @@ def cross_entropy(
         (the logits' shape), rechunked to line up with the logits.  Labels
         out of range raise IndexError at compute time, naming the label and
         its position in the whole target.
-    axis, ignore_index, reduction, label_smoothing
-        As ``fastact.cross_entropy``.
+    axis : int, default -1
+        The class axis, as in ``fastact.cross_entropy``.
     weight : array_like of shape (C,), optional
-        Concrete (a dask array raises TypeError: compute it first); held once
-        in the graph.
+        Class weights, as in ``fastact.cross_entropy``.  Concrete (a dask
+        array raises TypeError: compute it first); held once in the graph.
+    ignore_index : int, default -100
+        As in ``fastact.cross_entropy``.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        As in ``fastact.cross_entropy``.
+    label_smoothing : float, default 0.0
+        As in ``fastact.cross_entropy``.
 
     Returns
     -------
-    ``"none"``: a dask array of the samples' shape, bit-identical to the
-    in-memory op.  ``"sum"``/``"mean"``: a 0-d dask array that computes to a
-    NumPy scalar of the logits' result dtype.
+    dask.array.Array
+        ``"none"``: a dask array of the samples' shape, bit-identical to the
+        in-memory op.  ``"sum"``/``"mean"``: a 0-d dask array that computes
+        to a NumPy scalar of the logits' result dtype.
 
+    Raises
+    ------
+    TypeError
+        As the in-memory op when the graph is built; also for a dask
+        ``weight``.
+    ValueError
+        As the in-memory op when the graph is built (shapes, options).
+    IndexError
+        At compute time, for a class index out of range: it names the label
+        and its position in the whole target (the first bad label of the
+        first block that fails, not necessarily the first in C order).
+
+    See Also
+    --------
+    fastact.cross_entropy : The in-memory op.
+    cross_entropy_with_grad : The loss and its gradient.
+
+    Notes
+    -----
     The "mean" divides the sum of all blocks' loss sums by the global
     denominator (the weights of the non-ignored labels, or the number of
     samples for probabilities), never a mean of block means.  The
@@ -768,6 +1207,18 @@ def cross_entropy(
     * float32: the per-sample float32 roundings move the total by at most
       ``2**-24 * S``, and both results are rounded to float32: within 2 ULP
       (measured: equal in 99 %, else 1 ULP).
+
+    Examples
+    --------
+    >>> x = np.arange(12.0).reshape(4, 3) / 4
+    >>> t = np.array([0, 2, 1, 0])
+    >>> xd = da.from_array(x, chunks=(2, 3))
+    >>> losses = fd.cross_entropy(xd, t, reduction="none")
+    >>> np.array_equal(losses.compute(), fa.cross_entropy(x, t, reduction="none"))
+    True
+    >>> mean = fd.cross_entropy(xd, t).compute()
+    >>> bool(np.isclose(mean, fa.cross_entropy(x, t), rtol=1e-15, atol=0))
+    True
     """
     p = _CE(logits, target, axis, weight, ignore_index, reduction, label_smoothing)
     a, ce = p.a, p.kw
@@ -798,34 +1249,88 @@ def cross_entropy_with_grad(
     One fused ``fastact.cross_entropy_with_grad`` call per block gives both
     the block of ``dlogits`` and the block's losses; compute them together
     (``dask.compute(loss, dlogits)``, or ``da.store``) so each block's
-    kernel runs once.  With ``reduction="mean"`` and class indices, every
-    block's gradient is scaled by the global denominator, which the graph
-    forms first from the labels alone (one small task per block and one
-    that adds them; the logits are not read for it), then passed to the
-    block calls.
+    kernel runs once.
 
     Parameters
     ----------
-    logits, target, axis, weight, ignore_index, reduction, label_smoothing
-        As :func:`cross_entropy`.
-    grad_loss : scalar, 0-d dask array, or (``"none"``) an array of the
-        samples' shape (dask or NumPy, rechunked to line up with the
-        samples), optional
-        As ``fastact.cross_entropy_with_grad``'s (default 1).
+    logits : dask array or array_like
+        Chunked in any way along the sample axes; the class axis ``axis`` one
+        chunk (else rechunked with a :class:`RechunkWarning`).
+    target : dask array or array_like
+        Class indices (the logits' shape without ``axis``) or probabilities
+        (the logits' shape), rechunked to line up with the logits.  Labels
+        out of range raise IndexError at compute time, naming the label and
+        its position in the whole target.
+    axis : int, default -1
+        The class axis, as in ``fastact.cross_entropy``.
+    weight : array_like of shape (C,), optional
+        Class weights, as in ``fastact.cross_entropy``.  Concrete (a dask
+        array raises TypeError: compute it first); held once in the graph.
+    ignore_index : int, default -100
+        As in :func:`cross_entropy`.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        As in :func:`cross_entropy`.
+    label_smoothing : float, default 0.0
+        As in :func:`cross_entropy`.
+    grad_loss : scalar, 0-d dask array or array, optional
+        As ``fastact.cross_entropy_with_grad``'s (default 1): a scalar (a 0-d
+        dask array too) or, for ``"none"``, an array of the samples' shape
+        (dask or NumPy, rechunked to line up with the samples).
 
     Returns
     -------
-    ``loss``: as :func:`cross_entropy` returns it (same bound).  ``dlogits``:
-    a dask array of the logits' shape, chunks and result dtype,
-    bit-identical to the in-memory op's for ``"none"``, ``"sum"``, and
-    ``"mean"`` without ``weight`` (or with probabilities), whose
-    denominators are exact on both sides.  A weighted ``"mean"`` of class
-    indices scales by the correctly rounded weight sum, while the in-memory
-    op adds its blocks' rounded sums (blocks of 32768 logits): when the
-    labels span several of them the two can differ by about an ULP, and so
-    can the gradients, relative to their terms (``p * coef`` and the
-    target's term, which cancel at the target class), not to the result
-    (measured: 14 of 300 random float64 cases, 0 of 300 float32).
+    loss : dask.array.Array
+        As :func:`cross_entropy` returns it (same bound).
+    dlogits : dask.array.Array
+        Of the logits' shape, chunks and result dtype, bit-identical to the
+        in-memory op's for ``"none"``, ``"sum"``, and ``"mean"`` without
+        ``weight`` (or with probabilities), whose denominators are exact on
+        both sides; a weighted ``"mean"``: see the Notes.
+
+    Raises
+    ------
+    TypeError
+        As the in-memory op when the graph is built; also for a dask
+        ``weight``.
+    ValueError
+        As the in-memory op when the graph is built (shapes, options).
+    IndexError
+        At compute time, for a class index out of range: it names the label
+        and its position in the whole target (the first bad label of the
+        first block that fails, not necessarily the first in C order).
+
+    See Also
+    --------
+    fastact.cross_entropy_with_grad : The in-memory op.
+    cross_entropy : The loss alone.
+
+    Notes
+    -----
+    With ``reduction="mean"`` and class indices, every block's gradient is
+    scaled by the global denominator, which the graph forms first from the
+    labels alone (one small task per block and one that adds them; the
+    logits are not read for it), then passed to the block calls.
+
+    A weighted ``"mean"`` of class indices scales by the correctly rounded
+    weight sum, while the in-memory op adds its blocks' rounded sums (blocks
+    of 32768 logits): when the labels span several of them the two can
+    differ by about an ULP, and so can the gradients, relative to their
+    terms (``p * coef`` and the target's term, which cancel at the target
+    class), not to the result (measured: 14 of 300 random float64 cases, 0
+    of 300 float32).
+
+    Examples
+    --------
+    >>> import dask
+    >>> x = np.arange(12.0).reshape(4, 3) / 4
+    >>> t = np.array([0, 2, 1, 0])
+    >>> loss, dlogits = fd.cross_entropy_with_grad(da.from_array(x, chunks=(2, 3)), t)
+    >>> loss, dlogits = dask.compute(loss, dlogits)
+    >>> ref_loss, ref_dlogits = fa.cross_entropy_with_grad(x, t)
+    >>> np.array_equal(dlogits, ref_dlogits)
+    True
+    >>> bool(np.isclose(loss, ref_loss, rtol=1e-15, atol=0))
+    True
     """
     p = _CE(logits, target, axis, weight, ignore_index, reduction, label_smoothing)
     a, ce = p.a, p.kw
@@ -936,17 +1441,56 @@ def binary_cross_entropy_with_logits(
     pos_weight: Any = None,
     reduction: str = "mean",
 ) -> da.Array:
-    """Binary cross-entropy on logits, lazily
-    (``fastact.binary_cross_entropy_with_logits`` on every block).
+    """Binary cross-entropy on logits, lazily.
 
-    Element-wise: any chunking.  ``target`` (the logits' shape) and
-    ``weight`` / ``pos_weight`` (dask or NumPy, broadcastable to the logits'
-    shape) are rechunked to line up with the logits.  ``"none"``: a dask
-    array bit-identical to the in-memory op's; ``"sum"``/``"mean"`` (the sum
-    divided by the global element count): a 0-d dask array, within the
-    bounds stated in :func:`cross_entropy` (for non-negative losses: 2 ULP
-    in float32, 5 in float64; the in-memory op also sums in compensated
-    fixed blocks).
+    ``fastact.binary_cross_entropy_with_logits`` on every block.
+
+    Parameters
+    ----------
+    logits : dask array or array_like
+        Element-wise: any chunking.
+    target : dask array or array_like
+        Of the logits' shape, rechunked to line up with the logits.
+    weight : dask array or array_like, optional
+        Broadcastable to the logits' shape (dask or NumPy), rechunked to line
+        up with the logits; as in ``fastact.binary_cross_entropy_with_logits``.
+    pos_weight : dask array or array_like, optional
+        As ``weight``.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        As in ``fastact.binary_cross_entropy_with_logits``; the "mean" is the
+        sum divided by the global element count.
+
+    Returns
+    -------
+    dask.array.Array
+        ``"none"``: a dask array bit-identical to the in-memory op's;
+        ``"sum"``/``"mean"``: a 0-d dask array, within the bounds stated in
+        :func:`cross_entropy` (for non-negative losses: 2 ULP in float32, 5
+        in float64; the in-memory op also sums in compensated fixed blocks).
+
+    Raises
+    ------
+    TypeError
+        As the in-memory op, when the graph is built (bad dtypes, masked or
+        non-NumPy blocks).
+    ValueError
+        As the in-memory op, when the graph is built (bad shapes or options;
+        unknown chunk sizes).
+
+    See Also
+    --------
+    fastact.binary_cross_entropy_with_logits : The in-memory op.
+    binary_cross_entropy_with_logits_with_grad : The loss and its gradient.
+
+    Examples
+    --------
+    >>> x = np.arange(12.0).reshape(4, 3) - 6
+    >>> t = (np.arange(12.0).reshape(4, 3) % 2)
+    >>> xd = da.from_array(x, chunks=2)
+    >>> losses = fd.binary_cross_entropy_with_logits(xd, t, reduction="none")
+    >>> np.array_equal(losses.compute(),
+    ...                fa.binary_cross_entropy_with_logits(x, t, reduction="none"))
+    True
     """
     return _bce(logits, target, weight, pos_weight, reduction, None, False)
 
@@ -960,11 +1504,62 @@ def binary_cross_entropy_with_logits_with_grad(
     reduction: str = "mean",
     grad_loss: Any = None,
 ) -> tuple[da.Array, da.Array]:
-    """Binary cross-entropy on logits and its gradient, lazily:
-    ``(loss, dlogits)`` from one fused call per block (compute them
-    together).  ``grad_loss``: a scalar (a 0-d dask array too) or, for
-    ``"none"``, an array of the logits' shape.  ``dlogits`` is bit-identical
-    to the in-memory op's (the "mean" divides the upstream gradient by the
-    global element count, known from the shape); ``loss`` as
-    :func:`binary_cross_entropy_with_logits`."""
+    """Binary cross-entropy on logits and its gradient, lazily.
+
+    ``(loss, dlogits)`` from one fused
+    ``fastact.binary_cross_entropy_with_logits_with_grad`` call per block
+    (compute them together).
+
+    Parameters
+    ----------
+    logits : dask array or array_like
+        Element-wise: any chunking.
+    target : dask array or array_like
+        Of the logits' shape, rechunked to line up with the logits.
+    weight : dask array or array_like, optional
+        Broadcastable to the logits' shape (dask or NumPy), rechunked to line
+        up with the logits; as in
+        :func:`binary_cross_entropy_with_logits`.
+    pos_weight : dask array or array_like, optional
+        As ``weight``.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        As in ``fastact.binary_cross_entropy_with_logits``; the "mean" is the
+        sum divided by the global element count.
+    grad_loss : scalar, 0-d dask array or array, optional
+        A scalar (a 0-d dask array too) or, for ``"none"``, an array of the
+        logits' shape; default 1.
+
+    Returns
+    -------
+    loss : dask.array.Array
+        As :func:`binary_cross_entropy_with_logits`.
+    dlogits : dask.array.Array
+        Bit-identical to the in-memory op's (the "mean" divides the upstream
+        gradient by the global element count, known from the shape).
+
+    Raises
+    ------
+    TypeError
+        As the in-memory op, when the graph is built (bad dtypes, masked or
+        non-NumPy blocks).
+    ValueError
+        As the in-memory op, when the graph is built (bad shapes or options;
+        unknown chunk sizes).
+
+    See Also
+    --------
+    fastact.binary_cross_entropy_with_logits_with_grad : The in-memory op.
+    binary_cross_entropy_with_logits : The loss alone.
+
+    Examples
+    --------
+    >>> import dask
+    >>> x = np.arange(12.0).reshape(4, 3) - 6
+    >>> t = (np.arange(12.0).reshape(4, 3) % 2)
+    >>> res = fd.binary_cross_entropy_with_logits_with_grad(da.from_array(x, chunks=2), t)
+    >>> loss, dlogits = dask.compute(*res)
+    >>> ref_loss, ref_dlogits = fa.binary_cross_entropy_with_logits_with_grad(x, t)
+    >>> np.array_equal(dlogits, ref_dlogits)
+    True
+    """
     return _bce(logits, target, weight, pos_weight, reduction, grad_loss, True)
