@@ -59,6 +59,10 @@ DTYPES = ("float32", "float64")
 ABBR = {"float32": "f32", "float64": "f64"}
 ROW_SHAPES = ((1, 10), (64, 1000), (4096, 128), (256, 32000), (2 ** 22,))  # last: one long row
 CE_SHAPES = ((64, 1000), (4096, 128), (256, 32000))
+# float32 softmax / log_softmax only: the attention and classifier rows of
+# issue 17 (rows of 64-2048, and one (B, H, T, T) block of attention scores)
+SHORT_ROW_SHAPES = ((32768, 64), (1024, 512), (256, 2048), (8, 8, 512, 512))
+SHORT_ROW_CASES = (("softmax", "float32"), ("log_softmax", "float32"))
 RELU_SHAPES = ((2 ** 20,), (2 ** 24,))
 ROW_OPS = ("softmax", "log_softmax", "logsumexp")
 OPS = ROW_OPS + ("relu", "cross_entropy")
@@ -79,17 +83,22 @@ PLOT_PANELS = (("softmax", "float32"), ("softmax", "float64"), ("log_softmax", "
                ("logsumexp", "float32"), ("relu", "float32"), ("cross_entropy", "float32"))
 
 
-def table_cases(quick):
+def table_cases(quick, only=None):
+    """The table's (op, dtype, shape) cases; ``only``: those whose name
+    (e.g. "softmax f32 4096×128") contains that text."""
     for op in OPS:
         for dt in DTYPES:
             if op in ROW_OPS:
                 shapes = ROW_SHAPES
+                if (op, dt) in SHORT_ROW_CASES:
+                    shapes = ROW_SHAPES[:3] + SHORT_ROW_SHAPES + ROW_SHAPES[3:]
             elif op == "relu":
                 shapes = RELU_SHAPES[:1] if quick else RELU_SHAPES
             else:
                 shapes = CE_SHAPES
             for shape in shapes:
-                yield op, dt, shape
+                if only is None or only in case_name(op, dt, shape):
+                    yield op, dt, shape
 
 
 def shape_str(shape):
@@ -581,12 +590,15 @@ def main(argv=None):
                     help="about 5x shorter timing per case, skip the 2^24 relu case")
     ap.add_argument("--threads", default="1,2",
                     help="comma-separated thread counts (default 1,2)")
-    ap.add_argument("--out-md", default=os.path.join(HERE, "peers.md"),
-                    help="markdown output (default bench/peers.md); '' to skip")
+    ap.add_argument("--out-md", default=None,
+                    help="markdown output (default bench/peers.md, none with --only); '' to skip")
     ap.add_argument("--out-png", default=os.path.join(HERE, "peers.png"),
                     help="plot output (default bench/peers.png); '' to skip")
     ap.add_argument("--no-training", action="store_true",
                     help="skip the training-ops table (bench/peers_training.py)")
+    ap.add_argument("--only", default=None, metavar="TEXT",
+                    help="only the table's cases whose name contains TEXT (e.g. 'softmax f32'); "
+                         "no plot sizes, no plot and no training table then")
     args = ap.parse_args(argv)
     try:
         thread_counts = sorted({int(s) for s in args.threads.split(",") if s.strip()})
@@ -626,9 +638,15 @@ def main(argv=None):
     ext0 = extension_stamp()
     warnings = []
     steady_state_allocator()
-    cases = [(op, dt, shape, True) for op, dt, shape in table_cases(args.quick)]
+    cases = [(op, dt, shape, True) for op, dt, shape in table_cases(args.quick, args.only)]
+    if not cases:
+        ap.error(f"--only: no case name contains {args.only!r}")
+    if args.only is not None:
+        args.out_png, args.no_training = "", True
+    if args.out_md is None:
+        args.out_md = os.path.join(HERE, "peers.md") if args.only is None else ""
     plot_threads = thread_counts[0]
-    for (op, dt), shapes in PLOT_EXTRA.items():
+    for (op, dt), shapes in PLOT_EXTRA.items() if args.only is None else ():
         for shape in shapes:
             cases.append((op, dt, shape, False))
 
@@ -723,7 +741,7 @@ def main(argv=None):
 
     # ---- table
     rows = []
-    for op, dt, shape in table_cases(args.quick):
+    for op, dt, shape in table_cases(args.quick, args.only):
         for nthr in thread_counts:
             key = ((op, dt, shape), nthr)
             rows.append({"case": case_name(op, dt, shape), "threads": nthr,
