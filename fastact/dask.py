@@ -50,7 +50,7 @@ import math
 import operator
 import sys
 import warnings
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, TypeVar, Union
 
 import numpy as np
 
@@ -118,6 +118,25 @@ class RechunkWarning(PerformanceWarning):
     >>> p.chunks
     ((2, 2), (3,))
     """
+
+
+_Fn = TypeVar("_Fn", bound=Callable[..., Any])
+
+# The Raises entries most functions share, put in their docstrings in place
+# of the {RAISES_GRAPH} line.
+_RAISES_GRAPH = """TypeError
+        As the in-memory op, when the graph is built (bad dtypes, masked or
+        non-NumPy blocks).
+    ValueError
+        As the in-memory op, when the graph is built (bad shapes or options;
+        unknown chunk sizes)."""
+
+
+def _shared_doc(fn: _Fn) -> _Fn:
+    """``fn`` with the shared pieces of its docstring filled in."""
+    if fn.__doc__:  # None under python -OO
+        fn.__doc__ = fn.__doc__.replace("{RAISES_GRAPH}", _RAISES_GRAPH)
+    return fn
 
 
 # ------------------------------------------------------------------ inputs
@@ -280,6 +299,7 @@ def _reduce(op: str, x: Any, axis: AxisLike, where: Any = None, keepdims: bool =
                          meta=_meta(xd.ndim - len(axes), result), **kw)
 
 
+@_shared_doc
 def softmax(x: Any, axis: AxisLike = -1, *, where: Any = None) -> da.Array:
     """Softmax along ``axis``, lazily: ``fastact.softmax`` on every block.
 
@@ -306,12 +326,7 @@ def softmax(x: Any, axis: AxisLike = -1, *, where: Any = None) -> da.Array:
 
     Raises
     ------
-    TypeError
-        As the in-memory op, when the graph is built (bad dtypes, masked or
-        non-NumPy blocks).
-    ValueError
-        As the in-memory op, when the graph is built (bad shapes or options;
-        unknown chunk sizes).
+    {RAISES_GRAPH}
 
     Warns
     -----
@@ -341,6 +356,7 @@ def softmax(x: Any, axis: AxisLike = -1, *, where: Any = None) -> da.Array:
     return _reduce("softmax", x, axis, where)
 
 
+@_shared_doc
 def log_softmax(x: Any, axis: AxisLike = -1, *, where: Any = None) -> da.Array:
     """Log-softmax along ``axis``, lazily: ``fastact.log_softmax`` per block.
 
@@ -366,12 +382,7 @@ def log_softmax(x: Any, axis: AxisLike = -1, *, where: Any = None) -> da.Array:
 
     Raises
     ------
-    TypeError
-        As the in-memory op, when the graph is built (bad dtypes, masked or
-        non-NumPy blocks).
-    ValueError
-        As the in-memory op, when the graph is built (bad shapes or options;
-        unknown chunk sizes).
+    {RAISES_GRAPH}
 
     See Also
     --------
@@ -388,6 +399,7 @@ def log_softmax(x: Any, axis: AxisLike = -1, *, where: Any = None) -> da.Array:
     return _reduce("log_softmax", x, axis, where)
 
 
+@_shared_doc
 def logsumexp(x: Any, axis: AxisLike = -1, *, keepdims: bool = False) -> da.Array:
     """Log-sum-exp, ``log(sum(exp(x)))`` over ``axis``, lazily.
 
@@ -413,12 +425,7 @@ def logsumexp(x: Any, axis: AxisLike = -1, *, keepdims: bool = False) -> da.Arra
 
     Raises
     ------
-    TypeError
-        As the in-memory op, when the graph is built (bad dtypes, masked or
-        non-NumPy blocks).
-    ValueError
-        As the in-memory op, when the graph is built (bad shapes or options;
-        unknown chunk sizes).
+    {RAISES_GRAPH}
 
     See Also
     --------
@@ -487,6 +494,7 @@ def relu(x: Any) -> da.Array:
     return _map("relu", x)
 
 
+@_shared_doc
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> da.Array:
     """Leaky ReLU, element-wise and lazily: ``fastact.leaky_relu`` per block.
 
@@ -507,12 +515,7 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> da.Array:
 
     Raises
     ------
-    TypeError
-        As the in-memory op, when the graph is built (bad dtypes, masked or
-        non-NumPy blocks).
-    ValueError
-        As the in-memory op, when the graph is built (bad shapes or options;
-        unknown chunk sizes).
+    {RAISES_GRAPH}
 
     See Also
     --------
@@ -721,6 +724,7 @@ def _reduce2(op: str, grad: Any, y: Any, axis: AxisLike) -> da.Array:
                          meta=_meta(gd.ndim, result), token=f"fastact-{op}")
 
 
+@_shared_doc
 def softmax_backward(grad: Any, y: Any, axis: AxisLike = -1) -> da.Array:
     """Gradient of softmax (``y`` its output) along ``axis``, lazily.
 
@@ -746,12 +750,7 @@ def softmax_backward(grad: Any, y: Any, axis: AxisLike = -1) -> da.Array:
 
     Raises
     ------
-    TypeError
-        As the in-memory op, when the graph is built (bad dtypes, masked or
-        non-NumPy blocks).
-    ValueError
-        As the in-memory op, when the graph is built (bad shapes or options;
-        unknown chunk sizes).
+    {RAISES_GRAPH}
 
     See Also
     --------
@@ -769,6 +768,7 @@ def softmax_backward(grad: Any, y: Any, axis: AxisLike = -1) -> da.Array:
     return _reduce2("softmax_backward", grad, y, axis)
 
 
+@_shared_doc
 def log_softmax_backward(grad: Any, y: Any, axis: AxisLike = -1) -> da.Array:
     """Gradient of log_softmax (``y`` its output) along ``axis``, lazily.
 
@@ -793,12 +793,7 @@ def log_softmax_backward(grad: Any, y: Any, axis: AxisLike = -1) -> da.Array:
 
     Raises
     ------
-    TypeError
-        As the in-memory op, when the graph is built (bad dtypes, masked or
-        non-NumPy blocks).
-    ValueError
-        As the in-memory op, when the graph is built (bad shapes or options;
-        unknown chunk sizes).
+    {RAISES_GRAPH}
 
     See Also
     --------
@@ -1433,6 +1428,7 @@ def _bce(logits: Any, target: Any, weight: Any, pos_weight: Any, reduction: Any,
     return finish(parts), dlogits
 
 
+@_shared_doc
 def binary_cross_entropy_with_logits(
     logits: Any,
     target: Any,
@@ -1470,12 +1466,7 @@ def binary_cross_entropy_with_logits(
 
     Raises
     ------
-    TypeError
-        As the in-memory op, when the graph is built (bad dtypes, masked or
-        non-NumPy blocks).
-    ValueError
-        As the in-memory op, when the graph is built (bad shapes or options;
-        unknown chunk sizes).
+    {RAISES_GRAPH}
 
     See Also
     --------
@@ -1495,6 +1486,7 @@ def binary_cross_entropy_with_logits(
     return _bce(logits, target, weight, pos_weight, reduction, None, False)
 
 
+@_shared_doc
 def binary_cross_entropy_with_logits_with_grad(
     logits: Any,
     target: Any,
@@ -1539,12 +1531,7 @@ def binary_cross_entropy_with_logits_with_grad(
 
     Raises
     ------
-    TypeError
-        As the in-memory op, when the graph is built (bad dtypes, masked or
-        non-NumPy blocks).
-    ValueError
-        As the in-memory op, when the graph is built (bad shapes or options;
-        unknown chunk sizes).
+    {RAISES_GRAPH}
 
     See Also
     --------
