@@ -1129,7 +1129,12 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS = """Binary cross-entropy on logits (PyTorch's 
     terms, never inf or NaN; ``x = +-inf`` gives the limit: ``+inf`` where
     the linear term's coefficient ``a`` is non-zero, else ``lw * 0 = 0`` (for
     ``x = +inf, y = 1`` and ``x = -inf, y = 0``; PyTorch's ``(1 - y) * x``
-    gives NaN there).  NaN logits, targets or weights give NaN.
+    gives NaN there).  NaN logits, targets or weights give NaN.  An infinite
+    ``weight`` or ``pos_weight`` gives an infinite loss, or NaN where the
+    rest of the element's loss is 0 (``inf * 0``), as where it underflows:
+    ``log1p(exp(-745))`` in float64 is the smallest subnormal or 0 within
+    the exponential's bound, so the native kernels (0, NaN with an infinite
+    weight) and the twin (the subnormal, inf) may differ there.
 
     Accuracy (native): computed in float64 for both dtypes; float32 results
     rounded once (<= 0.5 ULP + 2^-40 against the exact loss of the float32

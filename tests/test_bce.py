@@ -341,6 +341,20 @@ def test_special_values(mod, dtype):
 
 
 @pytest.mark.parametrize("mod", BOTH)
+def test_infinite_weight(mod):
+    # an infinite weight gives inf where the element's loss is positive; where
+    # it underflows (log1p(exp(-745)): the smallest subnormal, or 0 within the
+    # exponential's bound) inf or NaN (inf * 0; native and twin may differ:
+    # documented, the fuzzer found it), never a finite value
+    x = np.array([-700.0, -720.0, 3.0, -745.0])
+    y = np.zeros(4)
+    for kw in ({"weight": np.inf}, {"weight": np.array([1.0, np.inf, np.inf, np.inf])}):
+        loss = mod.binary_cross_entropy_with_logits(x, y, reduction="none", **kw)
+        assert np.isposinf(loss[1:3]).all() and not np.isfinite(loss[3]), loss
+        assert not np.isfinite(mod.binary_cross_entropy_with_logits(x, y, **kw))
+
+
+@pytest.mark.parametrize("mod", BOTH)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_empty_and_0d(mod, dtype):
     e = np.zeros((0, 3), dtype)

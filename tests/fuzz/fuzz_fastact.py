@@ -613,6 +613,11 @@ def check_input(data: bytes) -> None:
     loose = spec["op"].startswith("cross_entropy") and any(
         _nonfinite_float(a, work) for a in probe_args[1:] + [probe_kwargs.get("weight")])
     loose = loose or any(_negative(probe_kwargs.get(k)) for k in ("weight", "pos_weight"))
+    # binary cross-entropy with an infinite weight: inf, or NaN where the
+    # element's loss underflows to 0 (which the native exponential and the
+    # twin's may round differently: documented)
+    loose = loose or (spec["op"].startswith("binary_cross_entropy") and any(
+        _nonfinite_float(probe_kwargs.get(k), work) for k in ("weight", "pos_weight")))
     # cross-entropy gradients of a non-finite grad_loss: NaN or +-inf (documented)
     gl = probe_kwargs.get("grad_loss")
     loose = loose or (spec["op"] == "cross_entropy_with_grad" and _nonfinite_number(gl))
