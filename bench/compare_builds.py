@@ -48,6 +48,9 @@ CASES = (
        for s in ((64, 1000), (4096, 128), (256, 32000))]
     + [(op, dt, s, ax) for op in ("softmax", "log_softmax")
        for dt in ("float32", "float64") for s, ax in (((32, 21, 64, 64), 1), ((1000, 256), 0))]
+    # bench/peers.py's float32 short-row shapes (attention and classifier rows)
+    + [(op, "float32", s, -1) for op in ("softmax", "log_softmax")
+       for s in ((32768, 64), (1024, 512), (256, 2048), (8, 8, 512, 512))]
 )
 
 

@@ -83,6 +83,7 @@ cdef extern from "runtime/kernels.h" nogil:
                               const double *) noexcept nogil
         void (*cols_log_softmax_out)(const void *, size_t, void *, size_t, size_t, size_t,
                                      const void *, const double *) noexcept nogil
+        double (*row_stats)(const void *, size_t, void *, double *) noexcept nogil
     const fa_test_kernels *fa_active_test[2]
 
 cdef extern from "runtime/threads.h" nogil:
@@ -890,6 +891,15 @@ def _pass_row_sumexp_m1(cnp.ndarray x, double m, y):
     cdef const fa_test_kernels *k = _tk(x)
     cdef void *yp = _opt(y, cnp.PyArray_TYPE(x), cnp.PyArray_SIZE(x))
     return k.row_sumexp_m1(cnp.PyArray_DATA(x), <size_t>cnp.PyArray_SIZE(x), m, yp)
+
+
+def _pass_row_stats(cnp.ndarray x, y):
+    """(m, s - 1) of the row x by the ops' row path; y (optional) receives exp(x - m)."""
+    cdef const fa_test_kernels *k = _tk(x)
+    cdef void *yp = _opt(y, cnp.PyArray_TYPE(x), cnp.PyArray_SIZE(x))
+    cdef double m = 0.0
+    cdef double sm1 = k.row_stats(cnp.PyArray_DATA(x), <size_t>cnp.PyArray_SIZE(x), yp, &m)
+    return m, sm1
 
 
 def _pass_row_scale(cnp.ndarray y, double inv):

@@ -676,6 +676,52 @@ def test_row_sumexp_m1_special(level, dtype, n):
     assert s == n - 1 and (y.a == 1).all(), f"{what}: row of maxima: s-1 = {s}"
 
 
+def _row_stats_rows(dtype, n):
+    """Rows for test_row_stats: inside the narrow sum pass's range (x - m >=
+    -86 everywhere, ops/vec_passes.h's vrow_stats), at its edge and outside it,
+    with NaN, -inf, +inf, subnormals and ties."""
+    rng = rng_for("row-stats", dtype, n)
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    rows = [logits(rng, n, dtype), rng.uniform(-40, 40, n), rng.uniform(-86, 0, n),
+            rng.uniform(-1e-3, 1e-3, n) + 1e6, np.full(n, -3.25), rng.uniform(-tiny * 8, tiny * 8, n)]
+    edge = rng.uniform(-40, 0, n)
+    for gap in (85.99, 86.0, 86.01, 87.0, 104.0, 150.0):
+        w = edge.copy()
+        w[rng.integers(n)] = -gap  # min - max = -gap (max 0 if n > 1)
+        if n > 1:
+            w[(rng.integers(n - 1) + 1 + np.argmin(w)) % n] = 0.0
+        rows.append(w)
+    for special in (np.nan, -np.inf, np.inf):
+        w = logits(rng, n, dtype)
+        w[rng.integers(n)] = special
+        rows.append(w)
+    return [np.asarray(r).astype(dtype) for r in rows]
+
+
+@at_levels
+@rows
+@dtypes
+def test_row_stats(level, dtype, n):
+    # The ops' row path (max and sum in one, the narrow sum pass where the
+    # level has one and the row's values are finite and within 86 of its max)
+    # gives row_max and row_sumexp_m1's results bit for bit, y included: the
+    # narrow exponential leaves out only operations that change nothing there.
+    off = OFFSETS[n % 3]
+    for i, v in enumerate(_row_stats_rows(dtype, n)):
+        what = f"row_stats {level} {dtname(dtype)} n={n} row {i}"
+        x = placed(v, off)
+        y = Guarded(v.shape, dtype, off)
+        m, s = native._pass_row_stats(x.a, y.a)
+        m_ref = native._pass_row_max(x.a)
+        s_ref, y_ref = _row_sumexp(x.a, m_ref, off)
+        assert same_bits(np.float64(m), np.float64(m_ref)), f"{what}: max {m!r} vs {m_ref!r}"
+        assert same_bits(np.float64(s), np.float64(s_ref)), f"{what}: s-1 {s!r} vs {s_ref!r}"
+        assert x.intact() and same_bits(x.a, v) and y.intact(), what + ": out of bounds"
+        assert_same_bits(y.a, y_ref.a, what + ": y")
+        assert same_bits(np.float64(native._pass_row_stats(x.a, None)[1]), np.float64(s)), \
+            what + ": y=None changes the sum"
+
+
 @at_levels
 def test_row_sumexp_m1_exp_tail(request, level):
     # The exponential of x - m with a TwoSum tail lo != 0 within 1 ULP (the

@@ -10,8 +10,9 @@
 
 static void FA_FN(log_softmax_row)(const T *x, T *y, size_t n)
 {
-    double m = FA_FN(row_max)(x, n);
-    FA_FN(row_log_softmax_out)(x, y, n, m, log1p(FA_FN(row_sumexp_m1)(x, n, m, NULL)));
+    T m;
+    double L = log1p(FA_FN(row_stats)(x, n, NULL, &m));
+    FA_FN(row_log_softmax_out)(x, y, n, m, L);
 }
 
 static void FA_FN(log_softmax_cols)(const T *x, T *y, size_t n, size_t inner, size_t w)

@@ -105,6 +105,20 @@ static inline double FA_FN(row_sumexp_m1)(const T *x, size_t n, double m, T *y)
 #endif
 }
 
+/* Both passes of one row: *m = row_max(x, n), returns row_sumexp_m1(x, n,
+ * *m, y), the same values bit for bit; the SIMD levels with a narrow
+ * exponential take its cheaper sum pass on the rows in its range
+ * (ops/vec_passes.h's vrow_stats). */
+static inline double FA_FN(row_stats)(const T *x, size_t n, T *y, T *m)
+{
+#if FA_VEC
+    return FA_FN(vrow_stats)(x, n, y, m);
+#else
+    *m = FA_FN(row_max)(x, n);
+    return FA_FN(row_sumexp_m1)(x, n, *m, y);
+#endif
+}
+
 /* y[j] *= inv: softmax's last pass (one rounding per element). */
 static inline void FA_FN(row_scale)(T *y, size_t n, double inv)
 {
@@ -242,8 +256,7 @@ static inline void FA_FN(group_stats)(const T *x, size_t n, size_t inner, size_t
                                       T *y, double *sm1)
 {
     if (inner == 1) {
-        m[0] = FA_FN(row_max)(x, n);
-        sm1[0] = FA_FN(row_sumexp_m1)(x, n, m[0], y);
+        sm1[0] = FA_FN(row_stats)(x, n, y, &m[0]);
     } else {
         FA_FN(cols_max)(x, n, inner, w, m);
         FA_FN(cols_sumexp_m1)(x, n, inner, w, m, y, sm1);

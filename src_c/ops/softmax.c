@@ -11,8 +11,8 @@
 
 static void FA_FN(softmax_row)(const T *x, T *y, size_t n)
 {
-    double m = FA_FN(row_max)(x, n);
-    FA_FN(row_scale)(y, n, 1.0 / (1.0 + FA_FN(row_sumexp_m1)(x, n, m, y)));
+    T m;
+    FA_FN(row_scale)(y, n, 1.0 / (1.0 + FA_FN(row_stats)(x, n, y, &m)));
 }
 
 static void FA_FN(softmax_cols)(const T *x, T *y, size_t n, size_t inner, size_t w)

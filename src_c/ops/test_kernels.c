@@ -63,9 +63,20 @@ static void FA_FN(t_cols_log_softmax_out)(const void *src, size_t ss, void *dst,
     FA_FN(cols_log_softmax_out)((const T *)src, ss, (T *)dst, ds, n, w, (const T *)m, L);
 }
 
+/* row_max and row_sumexp_m1 in one (the ops' row path: the narrow sum pass
+ * where the level has one and the row allows it) */
+static double FA_FN(t_row_stats)(const void *x, size_t n, void *y, double *m)
+{
+    T mt;
+    double sm1 = FA_FN(row_stats)((const T *)x, n, (T *)y, &mt);
+    *m = mt;
+    return sm1;
+}
+
 const fa_test_kernels FA_FN(test_kernels) = {
     FA_FN(t_exp_nonpos),        FA_FN(t_row_max),       FA_FN(t_row_sumexp_m1),
     FA_FN(t_row_scale),         FA_FN(t_row_log_softmax_out), FA_FN(t_cols_max_pack),
     FA_FN(t_cols_sumexp_m1),    FA_FN(t_cols_scale_to), FA_FN(t_cols_log_softmax_out),
+    FA_FN(t_row_stats),
 };
 #endif /* FA_TEMPLATE */

@@ -80,31 +80,64 @@ static inline FA_FN(vscale_k) FA_FN(vscale_kv)(const double *inv, size_t rem)
 /* Max: four accumulators, the partial last vector (filled with -inf) into
  * accumulator TAIL_MAX; max is exact, so only the signs of zeros could
  * depend on the order, and the order is the level's own. */
-static inline T FA_FN(vrow_max)(const T *x, size_t n)
+/* with_min (a constant at each call; levels with NARROW only): *mn = the
+ * row's min, NaN skipped, formed beside the max (+inf for an empty row). */
+FA_ALWAYS_INLINE T FA_FN(vrow_max_min)(const T *x, size_t n, int with_min, T *mn)
 {
     const FA_V(t) ninf = FA_V(set1)((T)-INFINITY);
     FA_V(t) mv[4] = {ninf, ninf, ninf, ninf};
+#if FA_V(NARROW)
+    const FA_V(t) pinf = FA_V(set1)((T)INFINITY);
+    FA_V(t) nv[4] = {pinf, pinf, pinf, pinf};
+#define FA_MIN_(i, v) if (with_min) nv[i] = FA_V(min)(v, nv[i])
+#else
+    (void)with_min;
+    (void)mn;
+#define FA_MIN_(i, v) (void)0
+#endif
     size_t j = 0;
-    /* x first: max(x, m) returns m when x is NaN */
+    /* x first: max(x, m) returns m when x is NaN (min likewise) */
     for (; j + 4 * FA_VL <= n; j += 4 * FA_VL)
-        for (int i = 0; i < 4; i++) mv[i] = FA_V(max)(FA_V(loadu)(x + j + i * FA_VL), mv[i]);
-    for (; j + FA_VL <= n; j += FA_VL) mv[0] = FA_V(max)(FA_V(loadu)(x + j), mv[0]);
-    if (j < n)
+        for (int i = 0; i < 4; i++) {
+            FA_V(t) v = FA_V(loadu)(x + j + i * FA_VL);
+            mv[i] = FA_V(max)(v, mv[i]);
+            FA_MIN_(i, v);
+        }
+    for (; j + FA_VL <= n; j += FA_VL) {
+        FA_V(t) v = FA_V(loadu)(x + j);
+        mv[0] = FA_V(max)(v, mv[0]);
+        FA_MIN_(0, v);
+    }
+    if (j < n) {
         mv[FA_V(TAIL_MAX)] = FA_V(max)(FA_V(load_part)(x + j, n - j, (T)-INFINITY),
                                        mv[FA_V(TAIL_MAX)]);
+        FA_MIN_(FA_V(TAIL_MAX), FA_V(load_part)(x + j, n - j, (T)INFINITY));
+    }
+#undef FA_MIN_
+#if FA_V(NARROW)
+    if (with_min) *mn = FA_V(hmin)(FA_V(min)(FA_V(min)(nv[0], nv[1]), FA_V(min)(nv[2], nv[3])));
+#endif
     return FA_V(hmax)(FA_V(max)(FA_V(max)(mv[0], mv[1]), FA_V(max)(mv[2], mv[3])));
 }
+
+static inline T FA_FN(vrow_max)(const T *x, size_t n) { return FA_FN(vrow_max_min)(x, n, 0, NULL); }
 
 /* nv vectors of the sum pass: e[i] = exp(x[i] - m) with x - m exact (TwoSum
  * carried into the exponential), added to acc[i] (valid: NULL for full
  * vectors, else the lanes loaded; the level's acc_add keeps the others and,
  * for float32, the maxima out of the sum and counts the maxima in *cnt). */
-FA_ALWAYS_INLINE void FA_FN(vsumexp_steps)(int nv, const FA_V(t) *x, FA_V(t) m, const FA_V(m) *valid,
-                                           FA_ACC(acc) *acc, FA_ACC(cnt) *cnt, FA_V(t) *e)
+FA_ALWAYS_INLINE void FA_FN(vsumexp_steps)(int nv, int narrow, const FA_V(t) *x, FA_V(t) m,
+                                           const FA_V(m) *valid, FA_ACC(acc) *acc,
+                                           FA_ACC(cnt) *cnt, FA_V(t) *e)
 {
     FA_V(t) hi[FA_V(U_SUM)], lo[FA_V(U_SUM)];
     for (int i = 0; i < nv; i++) hi[i] = FA_V(two_diff)(x[i], m, &lo[i]);
-    FA_V(expn)(nv, hi, lo, e);
+#if FA_V(NARROW)
+    if (narrow) FA_V(expn_narrow)(nv, hi, lo, e);
+    else
+#endif
+        FA_V(expn)(nv, hi, lo, e);
+    (void)narrow;
     for (int i = 0; i < nv; i++) FA_ACC(acc_add)(&acc[i], e[i], hi[i], valid, cnt);
 }
 
@@ -112,7 +145,7 @@ FA_ALWAYS_INLINE void FA_FN(vsumexp_steps)(int nv, const FA_V(t) *x, FA_V(t) m, 
  * in flight hide their latency); then whole vectors into accumulator 0 and the
  * partial one into TAIL_ACC.  Counters of maxima are flushed every 2^32
  * elements (lanes of 32 bits never overflow). */
-static inline double FA_FN(vrow_sumexp_m1)(const T *x, size_t n, double m, T *y)
+FA_ALWAYS_INLINE double FA_FN(vrow_sumexp_m1_impl)(const T *x, size_t n, double m, T *y, int narrow)
 {
     enum { U = FA_V(U_SUM) };
     const FA_V(t) mv = FA_V(set1)((T)m);
@@ -130,7 +163,7 @@ static inline double FA_FN(vrow_sumexp_m1)(const T *x, size_t n, double m, T *y)
             for (size_t b = 0; b < U * FA_VL * sizeof(T); b += 64)
                 FA_V(prefetch)((const char *)(x + n + j) + b);
             for (int i = 0; i < U; i++) xv[i] = FA_V(loadu)(x + j + i * FA_VL);
-            FA_FN(vsumexp_steps)(U, xv, mv, NULL, acc, &cnt, e);
+            FA_FN(vsumexp_steps)(U, narrow, xv, mv, NULL, acc, &cnt, e);
             if (y)
                 for (int i = 0; i < U; i++) FA_V(storeu)(y + j + i * FA_VL, e[i]);
         }
@@ -140,18 +173,42 @@ static inline double FA_FN(vrow_sumexp_m1)(const T *x, size_t n, double m, T *y)
         FA_ACC(cnt) cnt = FA_ACC(cnt_zero)();
         for (; j + FA_VL <= n; j += FA_VL) {
             xv[0] = FA_V(loadu)(x + j);
-            FA_FN(vsumexp_steps)(1, xv, mv, NULL, acc, &cnt, e);
+            FA_FN(vsumexp_steps)(1, narrow, xv, mv, NULL, acc, &cnt, e);
             if (y) FA_V(storeu)(y + j, e[0]);
         }
         if (j < n) {
             const FA_V(m) valid = FA_V(first)(n - j);
             xv[0] = FA_V(load_part)(x + j, n - j, (T)0);
-            FA_FN(vsumexp_steps)(1, xv, mv, &valid, acc + FA_V(TAIL_ACC), &cnt, e);
+            FA_FN(vsumexp_steps)(1, narrow, xv, mv, &valid, acc + FA_V(TAIL_ACC), &cnt, e);
             if (y) FA_V(store_part)(y + j, n - j, e[0]);
         }
         z += FA_ACC(cnt_total)(cnt);
     }
     return FA_ACC(acc_finish)(acc, z);
+}
+
+static inline double FA_FN(vrow_sumexp_m1)(const T *x, size_t n, double m, T *y)
+{
+    return FA_FN(vrow_sumexp_m1_impl)(x, n, m, y, 0);
+}
+
+/* Both row passes: *m = max, returns s - 1 (y: as vrow_sumexp_m1).  At the
+ * levels with a narrow exponential (NARROW: simd/README.md) the max pass
+ * also forms the min, and a row whose values are finite and within 86 of
+ * its max (x - m >= -86 everywhere) runs the sum pass with it: the same
+ * results, fewer operations (the common case: logits within a few tens of
+ * each other). */
+static inline double FA_FN(vrow_stats)(const T *x, size_t n, T *y, T *m)
+{
+#if FA_V(NARROW)
+    T mn;
+    *m = FA_FN(vrow_max_min)(x, n, 1, &mn);
+    if (isfinite(*m) && isfinite(mn) && (T)(mn - *m) >= (T)-86)
+        return FA_FN(vrow_sumexp_m1_impl)(x, n, *m, y, 1);
+#else
+    *m = FA_FN(vrow_max)(x, n);
+#endif
+    return FA_FN(vrow_sumexp_m1_impl)(x, n, *m, y, 0);
 }
 
 /* exp(d): the level's expn with no low part. */

@@ -90,6 +90,7 @@ typedef struct {
                           const double *inv);
     void (*cols_log_softmax_out)(const void *src, size_t ss, void *dst, size_t ds, size_t n,
                                  size_t w, const void *m, const double *L);
+    double (*row_stats)(const void *x, size_t n, void *y, double *m);
 } fa_test_kernels;
 
 /* The tables in use, per dtype (valid after fa_init). */

@@ -181,7 +181,7 @@ static inline void fa_avx512_f32_store_part(float *p, size_t rem, __m512 v)
 }
 static inline __m512 fa_avx512_f32_max(__m512 x, __m512 m) { return _mm512_max_ps(x, m); }
 static inline float fa_avx512_f32_hmax(__m512 v) { return _mm512_reduce_max_ps(v); }
-static inline void fa_avx512_f32_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
+FA_ALWAYS_INLINE void fa_avx512_f32_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
 static inline __m512 fa_avx512_f32_two_diff(__m512 x, __m512 m, __m512 *lo)
 {
     return fa_vtwo_diff_f32_avx512(x, m, lo);
@@ -298,7 +298,7 @@ static inline void fa_avx512_f64_store_part(double *p, size_t rem, __m512d v)
 }
 static inline __m512d fa_avx512_f64_max(__m512d x, __m512d m) { return _mm512_max_pd(x, m); }
 static inline double fa_avx512_f64_hmax(__m512d v) { return _mm512_reduce_max_pd(v); }
-static inline void fa_avx512_f64_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
+FA_ALWAYS_INLINE void fa_avx512_f64_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
 static inline __m512d fa_avx512_f64_add(__m512d a, __m512d b) { return _mm512_add_pd(a, b); }
 static inline __m512d fa_avx512_f64_sub(__m512d a, __m512d b) { return _mm512_sub_pd(a, b); }
 static inline __m512d fa_avx512_f64_mul(__m512d a, __m512d b) { return _mm512_mul_pd(a, b); }

@@ -316,7 +316,7 @@ static inline void fa_sse2_f32_store_part(float *p, size_t rem, __m128 v)
 }
 static inline __m128 fa_sse2_f32_max(__m128 x, __m128 m) { return _mm_max_ps(x, m); }
 static inline float fa_sse2_f32_hmax(__m128 v) { return fa_reduce_max_ps_sse2(v); }
-static inline void fa_sse2_f32_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
+FA_ALWAYS_INLINE void fa_sse2_f32_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
 static inline __m128 fa_sse2_f32_two_diff(__m128 x, __m128 m, __m128 *lo)
 {
     return fa_vtwo_diff_f32_sse2(x, m, lo);
@@ -435,7 +435,7 @@ static inline void fa_sse2_f64_store_part(double *p, size_t rem, __m128d v)
 }
 static inline __m128d fa_sse2_f64_max(__m128d x, __m128d m) { return _mm_max_pd(x, m); }
 static inline double fa_sse2_f64_hmax(__m128d v) { return fa_reduce_max_pd_sse2(v); }
-static inline void fa_sse2_f64_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
+FA_ALWAYS_INLINE void fa_sse2_f64_prefetch(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
 static inline __m128d fa_sse2_f64_add(__m128d a, __m128d b) { return _mm_add_pd(a, b); }
 static inline __m128d fa_sse2_f64_sub(__m128d a, __m128d b) { return _mm_sub_pd(a, b); }
 static inline __m128d fa_sse2_f64_mul(__m128d a, __m128d b) { return _mm_mul_pd(a, b); }
