@@ -84,6 +84,8 @@ cdef extern from "runtime/kernels.h" nogil:
         void (*cols_log_softmax_out)(const void *, size_t, void *, size_t, size_t, size_t,
                                      const void *, const double *) noexcept nogil
         double (*row_stats)(const void *, size_t, void *, double *) noexcept nogil
+        void (*cols_stats)(const void *, size_t, size_t, size_t, void *, void *, void *,
+                           double *) noexcept nogil
     const fa_test_kernels *fa_active_test[2]
 
 cdef extern from "runtime/threads.h" nogil:
@@ -946,6 +948,22 @@ def _pass_cols_sumexp_m1(cnp.ndarray x, size_t w, m, y, sm1):
     if mp == NULL or sp == NULL:
         raise ValueError("internal: m and sm1 are needed")
     k.cols_sumexp_m1(cnp.PyArray_DATA(x), n, inner, w, mp, _opt(y, t, n * inner), <double *>sp)
+
+
+def _pass_cols_stats(cnp.ndarray x, size_t w, m, buf, y, sm1):
+    """cols_max_pack then cols_sumexp_m1 by the ops' column path: y (optional)
+    is buf itself (the exponentials over the packed chunk) or x's layout."""
+    cdef const fa_test_kernels *k = _tk(x)
+    cdef size_t n, inner
+    _cols_args(x, w, &n, &inner)
+    cdef int t = cnp.PyArray_TYPE(x)
+    cdef void *mp = _opt(m, t, w)
+    cdef void *sp = _opt(sm1, cnp.NPY_FLOAT64, w)
+    if mp == NULL or sp == NULL:
+        raise ValueError("internal: m and sm1 are needed")
+    cdef void *bp = _opt(buf, t, n * w)
+    cdef void *yp = bp if (y is not None and y is buf) else _opt(y, t, n * inner)
+    k.cols_stats(cnp.PyArray_DATA(x), n, inner, w, mp, bp, yp, <double *>sp)
 
 
 def _pass_cols_scale_to(cnp.ndarray src, dst, size_t w, inv):

@@ -942,6 +942,48 @@ def test_cols_max_pack_m_in_bounds(request, level, dtype):
     assert not bad, f"cols_max_pack {level} {dtname(dtype)}: written past m[w - 1], w: values {bad}"
 
 
+@at_levels
+@widths
+@dtypes
+def test_cols_stats(level, dtype, w):
+    # The ops' column path (the narrow sum pass where the level has one and
+    # the chunk is in its range) gives cols_max_pack and cols_sumexp_m1's
+    # results bit for bit (m, s - 1, y), packed (y over buf, as softmax) or
+    # not (y in x's layout, as long columns), in and out of that range.
+    for n, inner, off in col_cases(w):
+        rng = rng_for("cstats", dtype, n, inner, off)
+        rows = [logits(rng, (n, inner), dtype), rng.uniform(-40, 40, (n, inner)),
+                rng.uniform(-86, 0, (n, inner))]
+        for gap in (85.99, 86.01, 104.0):
+            v = rng.uniform(-40, 0, (n, inner))
+            v[rng.integers(n), rng.integers(w)] = -gap
+            v[rng.integers(n), rng.integers(w)] = 0.0
+            rows.append(v)
+        for special in (np.nan, -np.inf, np.inf):
+            v = rng.uniform(-40, 40, (n, inner))
+            v[rng.integers(n), rng.integers(w)] = special
+            rows.append(v)
+        for i, v in enumerate(np.asarray(r).astype(dtype) for r in rows):
+            what = f"cols_stats {level} {dtname(dtype)} w={w} n={n} inner={inner} row set {i}"
+            x = placed(v, off)
+            m_ref, buf_ref = Guarded(w, dtype, off), Guarded(n * w, dtype, off)
+            native._pass_cols_max_pack(x.a, w, m_ref.a, buf_ref.a)
+            s_ref, y_ref = _cols_sumexp(x.a, w, m_ref.a, off)
+            for packed in (True, False):
+                m, sm1 = Guarded(w, dtype, off), Guarded(w, F64, off)
+                buf = Guarded(n * w, dtype, off) if packed else None
+                y = buf if packed else Guarded(v.shape, dtype, off)
+                native._pass_cols_stats(x.a, w, m.a, buf.a if packed else None,
+                                        buf.a if packed else y.a, sm1.a)
+                tag = f"{what} {'packed' if packed else 'in place'}"
+                assert x.intact() and same_bits(x.a, v) and m.intact() and sm1.intact(), tag
+                assert y.intact(), tag + ": out of bounds"
+                assert_same_bits(m.a, m_ref.a, tag + ": m")
+                assert_same_bits(sm1.a, s_ref.a, tag + ": s-1")
+                ya = y.a.reshape(n, w) if packed else y.a[:, :w]
+                assert_same_bits(ya, y_ref.a[:, :w], tag + ": y")
+
+
 @per_case
 def cols_sumexp_case(dtype, w):
     out = []

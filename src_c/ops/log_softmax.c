@@ -31,8 +31,7 @@ static void FA_FN(log_softmax_cols)(const T *x, T *y, size_t n, size_t inner, si
     T buf[FA_PACK_BYTES / sizeof(T)];
     for (size_t c0 = 0; c0 < w; c0 += wp) {
         size_t wc = w - c0 < wp ? w - c0 : wp;
-        FA_FN(cols_max_pack)(x + c0, n, inner, wc, m, buf);
-        FA_FN(cols_sumexp_m1)(buf, n, wc, wc, m, NULL, L);
+        FA_FN(cols_stats)(x + c0, n, inner, wc, m, buf, NULL, L);
         for (size_t k = 0; k < wc; k++) L[k] = log1p(L[k]);
         FA_FN(cols_log_softmax_out)(buf, wc, y + c0, inner, n, wc, m, L);
     }

@@ -57,8 +57,7 @@ static void FA_FN(lse_stats)(const T *x, size_t n, size_t inner, size_t w, T *m,
     T buf[FA_PACK_BYTES / sizeof(T)];
     for (size_t c0 = 0; c0 < w; c0 += wp) {
         size_t wc = w - c0 < wp ? w - c0 : wp;
-        FA_FN(cols_max_pack)(x + c0, n, inner, wc, m + c0, buf);
-        FA_FN(cols_sumexp_m1)(buf, n, wc, wc, m + c0, NULL, sm1 + c0);
+        FA_FN(cols_stats)(x + c0, n, inner, wc, m + c0, buf, NULL, sm1 + c0);
     }
 }
 

@@ -209,6 +209,23 @@ static inline void FA_FN(cols_sumexp_m1)(const T *x, size_t n, size_t inner, siz
 #endif
 }
 
+/* cols_max_pack(x, n, inner, w, m, buf), then cols_sumexp_m1 over the
+ * chunk as packed in buf (buf not NULL) or read from x (y, optional, in the
+ * layout read): the same values; the SIMD levels with a narrow exponential
+ * take its sum pass on chunks in its range (ops/vec_passes.h's
+ * vcols_stats). */
+static inline void FA_FN(cols_stats)(const T *x, size_t n, size_t inner, size_t w, T *m, T *buf,
+                                     T *y, double *sm1)
+{
+#if FA_VEC
+    FA_FN(vcols_stats)(x, n, inner, w, m, buf, y, sm1);
+#else
+    FA_FN(cols_max_pack)(x, n, inner, w, m, buf);
+    if (buf) FA_FN(cols_sumexp_m1)(buf, n, w, w, m, y, sm1);
+    else FA_FN(cols_sumexp_m1)(x, n, inner, w, m, y, sm1);
+#endif
+}
+
 /* dst[i, k] = src[i, k] * inv[k] over a column chunk (softmax's last
  * pass), rows sstride / dstride elements apart; src may be dst. */
 static inline void FA_FN(cols_scale_to)(const T *src, size_t sstride, T *dst, size_t dstride,
@@ -258,8 +275,7 @@ static inline void FA_FN(group_stats)(const T *x, size_t n, size_t inner, size_t
     if (inner == 1) {
         sm1[0] = FA_FN(row_stats)(x, n, y, &m[0]);
     } else {
-        FA_FN(cols_max)(x, n, inner, w, m);
-        FA_FN(cols_sumexp_m1)(x, n, inner, w, m, y, sm1);
+        FA_FN(cols_stats)(x, n, inner, w, m, NULL, y, sm1);
     }
 }
 

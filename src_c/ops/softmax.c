@@ -29,8 +29,7 @@ static void FA_FN(softmax_cols)(const T *x, T *y, size_t n, size_t inner, size_t
     T buf[FA_PACK_BYTES / sizeof(T)];
     for (size_t c0 = 0; c0 < w; c0 += wp) {
         size_t wc = w - c0 < wp ? w - c0 : wp;
-        FA_FN(cols_max_pack)(x + c0, n, inner, wc, m, buf);
-        FA_FN(cols_sumexp_m1)(buf, n, wc, wc, m, buf, inv);
+        FA_FN(cols_stats)(x + c0, n, inner, wc, m, buf, buf, inv);
         for (size_t k = 0; k < wc; k++) inv[k] = 1.0 / (1.0 + inv[k]);
         FA_FN(cols_scale_to)(buf, wc, y + c0, inner, n, wc, inv);
     }

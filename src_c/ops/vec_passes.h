@@ -266,11 +266,18 @@ static inline void FA_FN(vexp_row)(const T *d, T *y, size_t n)
 
 /* m[k] = column max (NaN skipped); buf (optional) receives the chunk packed
  * (buf[i * w + k]).  This pass reads the chunk from memory, so it also
- * prefetches the next chunk's segment of each row. */
-static inline void FA_FN(vcols_max_pack)(const T *x, size_t n, size_t inner, size_t w, T *m,
-                                         T *buf)
+ * prefetches the next chunk's segment of each row.  with_min (a constant at
+ * each call; levels with NARROW only): *mn = the chunk's min, NaN skipped. */
+FA_ALWAYS_INLINE void FA_FN(vcols_max_pack_min)(const T *x, size_t n, size_t inner, size_t w,
+                                                T *m, T *buf, int with_min, T *mn)
 {
     const FA_V(t) ninf = FA_V(set1)((T)-INFINITY);
+#if FA_V(NARROW)
+    FA_V(t) nv = FA_V(set1)((T)INFINITY);
+#else
+    (void)with_min;
+    (void)mn;
+#endif
     size_t wf = w / FA_VL * FA_VL, rem = w - wf;
     for (size_t c = 0; c < wf; c += FA_VL) FA_V(storeu)(m + c, ninf);
     if (rem) FA_V(store_part)(m + wf, rem, ninf);
@@ -281,14 +288,29 @@ static inline void FA_FN(vcols_max_pack)(const T *x, size_t n, size_t inner, siz
             FA_V(t) xv = FA_V(loadu)(xr + c);
             if (buf) FA_V(storeu)(buf + i * w + c, xv);
             FA_V(storeu)(m + c, FA_V(max)(xv, FA_V(loadu)(m + c))); /* x first: NaN skipped */
+#if FA_V(NARROW)
+            if (with_min) nv = FA_V(min)(xv, nv);
+#endif
         }
         if (rem) {
             FA_V(t) xv = FA_V(load_part)(xr + wf, rem, (T)-INFINITY);
             if (buf) FA_V(store_part)(buf + i * w + wf, rem, xv);
             FA_V(store_part)(m + wf, rem,
                              FA_V(max)(xv, FA_V(load_part)(m + wf, rem, (T)-INFINITY)));
+#if FA_V(NARROW)
+            if (with_min) nv = FA_V(min)(FA_V(load_part)(xr + wf, rem, (T)INFINITY), nv);
+#endif
         }
     }
+#if FA_V(NARROW)
+    if (with_min) *mn = FA_V(hmin)(nv);
+#endif
+}
+
+static inline void FA_FN(vcols_max_pack)(const T *x, size_t n, size_t inner, size_t w, T *m,
+                                         T *buf)
+{
+    FA_FN(vcols_max_pack_min)(x, n, inner, w, m, buf, 0, NULL);
 }
 
 /* GCC (12) warns that the column state may be read uninitialised: it
@@ -348,8 +370,9 @@ static inline double FA_FN(vcol_sm1)(const FA_FN(vcol_state) *st, size_t k)
 
 /* nv vectors of the column sum pass, from column c of row xr (m, yr at the
  * same columns); valid: NULL, or (nv == 1) the lanes of the partial vector. */
-FA_ALWAYS_INLINE void FA_FN(vcols_step)(int nv, const T *xr, const T *m, T *yr, size_t c,
-                                        size_t rem, FA_FN(vcol_state) *st, const FA_V(m) *valid)
+FA_ALWAYS_INLINE void FA_FN(vcols_step)(int nv, int narrow, const T *xr, const T *m, T *yr,
+                                        size_t c, size_t rem, FA_FN(vcol_state) *st,
+                                        const FA_V(m) *valid)
 {
     FA_V(t) hi[FA_V(U_COL)], lo[FA_V(U_COL)], e[FA_V(U_COL)];
     for (int v = 0; v < nv; v++) {
@@ -358,7 +381,12 @@ FA_ALWAYS_INLINE void FA_FN(vcols_step)(int nv, const T *xr, const T *m, T *yr, 
         FA_V(t) mv = valid ? FA_V(load_part)(m + cv, rem, (T)0) : FA_V(loadu)(m + cv);
         hi[v] = FA_V(two_diff)(xv, mv, &lo[v]);
     }
-    FA_V(expn)(nv, hi, lo, e);
+#if FA_V(NARROW)
+    if (narrow) FA_V(expn_narrow)(nv, hi, lo, e);
+    else
+#endif
+        FA_V(expn)(nv, hi, lo, e);
+    (void)narrow;
     for (int v = 0; v < nv; v++) FA_FN(vcol_add)(st, c + (size_t)v * FA_VL, e[v], hi[v], valid);
     if (yr) {
         if (valid) FA_V(store_part)(yr + c, rem, e[0]);
@@ -370,8 +398,8 @@ FA_ALWAYS_INLINE void FA_FN(vcols_step)(int nv, const T *xr, const T *m, T *yr, 
 /* sm1[k] = s - 1 per column; y (optional, x's layout) receives exp(x - m).
  * U_COL vectors of columns together (their exponentials in flight), then
  * single vectors, then the partial one. */
-static inline void FA_FN(vcols_sumexp_m1)(const T *x, size_t n, size_t inner, size_t w,
-                                          const T *m, T *y, double *sm1)
+FA_ALWAYS_INLINE void FA_FN(vcols_sumexp_m1_impl)(const T *x, size_t n, size_t inner, size_t w,
+                                                  const T *m, T *y, double *sm1, int narrow)
 {
     FA_FN(vcol_state) st;
     size_t wf = w / FA_VL * FA_VL, rem = w - wf;
@@ -382,11 +410,40 @@ static inline void FA_FN(vcols_sumexp_m1)(const T *x, size_t n, size_t inner, si
         T *yr = y ? y + i * inner : NULL;
         size_t c = 0;
         for (; c + FA_V(U_COL) * FA_VL <= wf; c += FA_V(U_COL) * FA_VL)
-            FA_FN(vcols_step)(FA_V(U_COL), xr, m, yr, c, 0, &st, NULL);
-        for (; c < wf; c += FA_VL) FA_FN(vcols_step)(1, xr, m, yr, c, 0, &st, NULL);
-        if (rem) FA_FN(vcols_step)(1, xr, m, yr, wf, rem, &st, &valid);
+            FA_FN(vcols_step)(FA_V(U_COL), narrow, xr, m, yr, c, 0, &st, NULL);
+        for (; c < wf; c += FA_VL) FA_FN(vcols_step)(1, narrow, xr, m, yr, c, 0, &st, NULL);
+        if (rem) FA_FN(vcols_step)(1, narrow, xr, m, yr, wf, rem, &st, &valid);
     }
     for (size_t k = 0; k < w; k++) sm1[k] = FA_FN(vcol_sm1)(&st, k);
+}
+
+static inline void FA_FN(vcols_sumexp_m1)(const T *x, size_t n, size_t inner, size_t w,
+                                          const T *m, T *y, double *sm1)
+{
+    FA_FN(vcols_sumexp_m1_impl)(x, n, inner, w, m, y, sm1, 0);
+}
+
+/* vcols_max_pack then vcols_sumexp_m1 over the chunk (read from buf, packed,
+ * when buf is not NULL; y in the layout read), as vrow_stats: the narrow sum
+ * pass when the chunk's values are finite and within 86 of the largest
+ * column max (so of every column's). */
+static inline void FA_FN(vcols_stats)(const T *x, size_t n, size_t inner, size_t w, T *m, T *buf,
+                                      T *y, double *sm1)
+{
+    const T *src = buf ? buf : x;
+    size_t ss = buf ? w : inner;
+#if FA_V(NARROW)
+    T mn, mx = (T)-INFINITY;
+    FA_FN(vcols_max_pack_min)(x, n, inner, w, m, buf, 1, &mn);
+    for (size_t k = 0; k < w; k++) mx = m[k] > mx ? m[k] : mx;
+    if (isfinite(mn) && (T)(mn - mx) >= (T)-86) {
+        FA_FN(vcols_sumexp_m1_impl)(src, n, ss, w, m, y, sm1, 1);
+        return;
+    }
+#else
+    FA_FN(vcols_max_pack)(x, n, inner, w, m, buf);
+#endif
+    FA_FN(vcols_sumexp_m1_impl)(src, n, ss, w, m, y, sm1, 0);
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

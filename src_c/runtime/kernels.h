@@ -91,6 +91,8 @@ typedef struct {
     void (*cols_log_softmax_out)(const void *src, size_t ss, void *dst, size_t ds, size_t n,
                                  size_t w, const void *m, const double *L);
     double (*row_stats)(const void *x, size_t n, void *y, double *m);
+    void (*cols_stats)(const void *x, size_t n, size_t inner, size_t w, void *m, void *buf,
+                       void *y, double *sm1);
 } fa_test_kernels;
 
 /* The tables in use, per dtype (valid after fa_init). */
