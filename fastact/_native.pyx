@@ -938,16 +938,26 @@ def _pass_cols_max_pack(cnp.ndarray x, size_t w, m, buf):
     k.cols_max_pack(cnp.PyArray_DATA(x), n, inner, w, mp, _opt(buf, t, n * w))
 
 
+cdef int _cols_m_sm1(cnp.ndarray x, size_t w, m, sm1, size_t *n, size_t *inner, void **mp,
+                     double **sp) except -1:
+    """The chunk's shape and the pointers of its m (w of x's dtype) and sm1
+    (w float64), both needed."""
+    _cols_args(x, w, n, inner)
+    mp[0] = _opt(m, cnp.PyArray_TYPE(x), w)
+    sp[0] = <double *>_opt(sm1, cnp.NPY_FLOAT64, w)
+    if mp[0] == NULL or sp[0] == NULL:
+        raise ValueError("internal: m and sm1 are needed")
+    return 0
+
+
 def _pass_cols_sumexp_m1(cnp.ndarray x, size_t w, m, y, sm1):
     cdef const fa_test_kernels *k = _tk(x)
     cdef size_t n, inner
-    _cols_args(x, w, &n, &inner)
-    cdef int t = cnp.PyArray_TYPE(x)
-    cdef void *mp = _opt(m, t, w)
-    cdef void *sp = _opt(sm1, cnp.NPY_FLOAT64, w)
-    if mp == NULL or sp == NULL:
-        raise ValueError("internal: m and sm1 are needed")
-    k.cols_sumexp_m1(cnp.PyArray_DATA(x), n, inner, w, mp, _opt(y, t, n * inner), <double *>sp)
+    cdef void *mp
+    cdef double *sp
+    _cols_m_sm1(x, w, m, sm1, &n, &inner, &mp, &sp)
+    k.cols_sumexp_m1(cnp.PyArray_DATA(x), n, inner, w, mp,
+                     _opt(y, cnp.PyArray_TYPE(x), n * inner), sp)
 
 
 def _pass_cols_stats(cnp.ndarray x, size_t w, m, buf, y, sm1):
@@ -955,15 +965,13 @@ def _pass_cols_stats(cnp.ndarray x, size_t w, m, buf, y, sm1):
     is buf itself (the exponentials over the packed chunk) or x's layout."""
     cdef const fa_test_kernels *k = _tk(x)
     cdef size_t n, inner
-    _cols_args(x, w, &n, &inner)
+    cdef void *mp
+    cdef double *sp
+    _cols_m_sm1(x, w, m, sm1, &n, &inner, &mp, &sp)
     cdef int t = cnp.PyArray_TYPE(x)
-    cdef void *mp = _opt(m, t, w)
-    cdef void *sp = _opt(sm1, cnp.NPY_FLOAT64, w)
-    if mp == NULL or sp == NULL:
-        raise ValueError("internal: m and sm1 are needed")
     cdef void *bp = _opt(buf, t, n * w)
     cdef void *yp = bp if (y is not None and y is buf) else _opt(y, t, n * inner)
-    k.cols_stats(cnp.PyArray_DATA(x), n, inner, w, mp, bp, yp, <double *>sp)
+    k.cols_stats(cnp.PyArray_DATA(x), n, inner, w, mp, bp, yp, sp)
 
 
 def _pass_cols_scale_to(cnp.ndarray src, dst, size_t w, inv):

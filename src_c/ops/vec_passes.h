@@ -122,6 +122,21 @@ FA_ALWAYS_INLINE T FA_FN(vrow_max_min)(const T *x, size_t n, int with_min, T *mn
 
 static inline T FA_FN(vrow_max)(const T *x, size_t n) { return FA_FN(vrow_max_min)(x, n, 0, NULL); }
 
+/* The level's expn, or with narrow (a constant at each call) its
+ * expn_narrow where it has one (simd/README.md). */
+FA_ALWAYS_INLINE void FA_FN(vexpn_sel)(int nv, int narrow, const FA_V(t) *hi, const FA_V(t) *lo,
+                                       FA_V(t) *e)
+{
+#if FA_V(NARROW)
+    if (narrow) {
+        FA_V(expn_narrow)(nv, hi, lo, e);
+        return;
+    }
+#endif
+    (void)narrow;
+    FA_V(expn)(nv, hi, lo, e);
+}
+
 /* nv vectors of the sum pass: e[i] = exp(x[i] - m) with x - m exact (TwoSum
  * carried into the exponential), added to acc[i] (valid: NULL for full
  * vectors, else the lanes loaded; the level's acc_add keeps the others and,
@@ -132,12 +147,7 @@ FA_ALWAYS_INLINE void FA_FN(vsumexp_steps)(int nv, int narrow, const FA_V(t) *x,
 {
     FA_V(t) hi[FA_V(U_SUM)], lo[FA_V(U_SUM)];
     for (int i = 0; i < nv; i++) hi[i] = FA_V(two_diff)(x[i], m, &lo[i]);
-#if FA_V(NARROW)
-    if (narrow) FA_V(expn_narrow)(nv, hi, lo, e);
-    else
-#endif
-        FA_V(expn)(nv, hi, lo, e);
-    (void)narrow;
+    FA_FN(vexpn_sel)(nv, narrow, hi, lo, e);
     for (int i = 0; i < nv; i++) FA_ACC(acc_add)(&acc[i], e[i], hi[i], valid, cnt);
 }
 
@@ -381,12 +391,7 @@ FA_ALWAYS_INLINE void FA_FN(vcols_step)(int nv, int narrow, const T *xr, const T
         FA_V(t) mv = valid ? FA_V(load_part)(m + cv, rem, (T)0) : FA_V(loadu)(m + cv);
         hi[v] = FA_V(two_diff)(xv, mv, &lo[v]);
     }
-#if FA_V(NARROW)
-    if (narrow) FA_V(expn_narrow)(nv, hi, lo, e);
-    else
-#endif
-        FA_V(expn)(nv, hi, lo, e);
-    (void)narrow;
+    FA_FN(vexpn_sel)(nv, narrow, hi, lo, e);
     for (int v = 0; v < nv; v++) FA_FN(vcol_add)(st, c + (size_t)v * FA_VL, e[v], hi[v], valid);
     if (yr) {
         if (valid) FA_V(store_part)(yr + c, rem, e[0]);
