@@ -173,9 +173,10 @@ static inline void FA_FN(zero_group)(T *y, size_t C, size_t stride)
 /* nw <= FA_CHUNK samples of one outer index: their logits at x[c * xs + k]
  * (x itself, xs = inner, or the chunk packed on the stack, xs = nw), their
  * exponentials stored at e[c * es + k] (dx, or the packed chunk in place),
- * dx at y[c * inner + k]; m already holds the samples' maxima. */
+ * dx at y[c * inner + k]; m already holds the samples' maxima, and nr the
+ * flag of their max pass (ops/passes.h's row_max_nr). */
 static inline void FA_FN(ce_index_grad_chunk)(const T *x, size_t xs, T *e, size_t es, T *y,
-                                              size_t inner, const T *m, const int64_t *lab,
+                                              size_t inner, const T *m, int nr, const int64_t *lab,
                                               const double *go, T *out, size_t nw,
                                               const double *w, size_t C, int64_t ignore_index,
                                               double eps, double g, double W, double *acc)
@@ -191,8 +192,8 @@ static inline void FA_FN(ce_index_grad_chunk)(const T *x, size_t xs, T *e, size_
         xt[k] = (double)x[(size_t)t * xs + k];
         if (eps > 0.0) gap[k] = FA_FN(gap_dot)(x + k, NULL, w, C, xs, m[k], 0.0, &unused);
     }
-    if (inner == 1) sm1[0] = FA_FN(row_sumexp_m1)(x, C, m[0], e);
-    else FA_FN(cols_sumexp_m1)(x, C, xs, nw, m, e, sm1);
+    if (inner == 1) sm1[0] = FA_FN(row_sumexp_m1_nr)(x, C, m[0], e, nr);
+    else FA_FN(cols_sumexp_m1_nr)(x, C, xs, nw, m, e, sm1, nr);
     for (size_t k = 0; k < nw; k++) {
         int64_t t = lab[k];
         a[k] = b0[k] = b1[k] = et[k] = 0.0;
@@ -262,31 +263,33 @@ static void FA_FN(ce_index_grad_typed)(const T *x, const int64_t *label, const d
         T *out = loss ? loss + o * inner : NULL;
         if (inner == 1) {
             T m[1];
+            int nr;
             if (lo[0] == ignore_index) { /* skip the row's logits */
                 FA_FN(zero_group)(yo, C, 1);
                 if (out) out[0] = 0;
                 continue;
             }
-            m[0] = FA_FN(row_max)(xo, C);
-            FA_FN(ce_index_grad_chunk)(xo, 1, yo, 1, yo, 1, m, lo, go, out, 1, w, C,
+            m[0] = FA_FN(row_max_nr)(xo, C, &nr);
+            FA_FN(ce_index_grad_chunk)(xo, 1, yo, 1, yo, 1, m, nr, lo, go, out, 1, w, C,
                                        ignore_index, eps, g, W, acc);
             continue;
         }
         for (size_t c0 = 0; c0 < inner; c0 += FA_CHUNK) {
             size_t nw = inner - c0 < FA_CHUNK ? inner - c0 : FA_CHUNK;
             T m[FA_CHUNK];
+            int nr;
             if (wp == 0) {
-                FA_FN(cols_max)(xo + c0, C, inner, nw, m);
+                FA_FN(cols_max_pack_nr)(xo + c0, C, inner, nw, m, NULL, &nr);
                 FA_FN(ce_index_grad_chunk)(xo + c0, inner, yo + c0, inner, yo + c0, inner, m,
-                                           lo + c0, go ? go + c0 : NULL, out ? out + c0 : NULL,
+                                           nr, lo + c0, go ? go + c0 : NULL, out ? out + c0 : NULL,
                                            nw, w, C, ignore_index, eps, g, W, acc);
                 continue;
             }
             T buf[FA_PACK_BYTES / sizeof(T)];
             for (size_t c1 = c0; c1 < c0 + nw; c1 += wp) {
                 size_t wc = c0 + nw - c1 < wp ? c0 + nw - c1 : wp;
-                FA_FN(cols_max_pack)(xo + c1, C, inner, wc, m, buf);
-                FA_FN(ce_index_grad_chunk)(buf, wc, buf, wc, yo + c1, inner, m, lo + c1,
+                FA_FN(cols_max_pack_nr)(xo + c1, C, inner, wc, m, buf, &nr);
+                FA_FN(ce_index_grad_chunk)(buf, wc, buf, wc, yo + c1, inner, m, nr, lo + c1,
                                            go ? go + c1 : NULL, out ? out + c1 : NULL, wc, w,
                                            C, ignore_index, eps, g, W, acc);
             }
@@ -312,13 +315,14 @@ static void FA_FN(ce_prob_grad_typed)(const T *x, const T *p, const double *w, s
             T m[FA_CHUNK];
             double sm1[FA_CHUNK], gap[FA_CHUNK], vsum[FA_CHUNK], a[FA_CHUNK], b0[FA_CHUNK],
                 b1[FA_CHUNK];
-            if (inner == 1) m[0] = FA_FN(row_max)(xo, C);
-            else FA_FN(cols_max)(xo + c0, C, inner, nw, m);
+            int nr;
+            if (inner == 1) m[0] = FA_FN(row_max_nr)(xo, C, &nr);
+            else FA_FN(cols_max_pack_nr)(xo + c0, C, inner, nw, m, NULL, &nr);
             for (size_t k = 0; k < nw; k++)
                 gap[k] = FA_FN(gap_dot)(xo + c0 + k, po + c0 + k, w, C, inner, m[k], eps,
                                         &vsum[k]);
-            if (inner == 1) sm1[0] = FA_FN(row_sumexp_m1)(xo, C, m[0], yo);
-            else FA_FN(cols_sumexp_m1)(xo + c0, C, inner, nw, m, yo + c0, sm1);
+            if (inner == 1) sm1[0] = FA_FN(row_sumexp_m1_nr)(xo, C, m[0], yo, nr);
+            else FA_FN(cols_sumexp_m1_nr)(xo + c0, C, inner, nw, m, yo + c0, sm1, nr);
             for (size_t k = 0; k < nw; k++) {
                 double l = gap[k] + vsum[k] * log1p(sm1[k]);
                 if (out) out[c0 + k] = (T)l;

@@ -105,18 +105,37 @@ static inline double FA_FN(row_sumexp_m1)(const T *x, size_t n, double m, T *y)
 #endif
 }
 
-/* Both passes of one row: *m = row_max(x, n), returns row_sumexp_m1(x, n,
- * *m, y), the same values bit for bit; the SIMD levels with a narrow
- * exponential take its cheaper sum pass on the rows in its range
- * (ops/vec_passes.h's vrow_stats). */
-static inline double FA_FN(row_stats)(const T *x, size_t n, T *y, T *m)
+/* row_max, and in *narrow whether row_sumexp_m1_nr may take the narrow
+ * sum pass (ops/vec_passes.h's vrow_max_nr: SIMD levels with a narrow
+ * exponential, rows in its range; 0 elsewhere); row_sumexp_m1_nr with that
+ * flag: row_sumexp_m1's results bit for bit, fewer operations. */
+static inline T FA_FN(row_max_nr)(const T *x, size_t n, int *narrow)
 {
 #if FA_VEC
-    return FA_FN(vrow_stats)(x, n, y, m);
+    return FA_FN(vrow_max_nr)(x, n, narrow);
 #else
-    *m = FA_FN(row_max)(x, n);
-    return FA_FN(row_sumexp_m1)(x, n, *m, y);
+    *narrow = 0;
+    return FA_FN(row_max)(x, n);
 #endif
+}
+
+static inline double FA_FN(row_sumexp_m1_nr)(const T *x, size_t n, double m, T *y, int narrow)
+{
+#if FA_VEC
+    return FA_FN(vrow_sumexp_m1_nr)(x, n, m, y, narrow);
+#else
+    (void)narrow;
+    return FA_FN(row_sumexp_m1)(x, n, m, y);
+#endif
+}
+
+/* Both passes of one row: *m = row_max(x, n), returns row_sumexp_m1(x, n,
+ * *m, y), by the two above. */
+static inline double FA_FN(row_stats)(const T *x, size_t n, T *y, T *m)
+{
+    int nr;
+    *m = FA_FN(row_max_nr)(x, n, &nr);
+    return FA_FN(row_sumexp_m1_nr)(x, n, *m, y, nr);
 }
 
 /* y[j] *= inv: softmax's last pass (one rounding per element). */
@@ -209,21 +228,40 @@ static inline void FA_FN(cols_sumexp_m1)(const T *x, size_t n, size_t inner, siz
 #endif
 }
 
+/* The column versions of row_max_nr / row_sumexp_m1_nr (a chunk's flag:
+ * all of its values in the range). */
+static inline void FA_FN(cols_max_pack_nr)(const T *x, size_t n, size_t inner, size_t w, T *m,
+                                           T *buf, int *narrow)
+{
+#if FA_VEC
+    FA_FN(vcols_max_pack_nr)(x, n, inner, w, m, buf, narrow);
+#else
+    *narrow = 0;
+    FA_FN(cols_max_pack)(x, n, inner, w, m, buf);
+#endif
+}
+
+static inline void FA_FN(cols_sumexp_m1_nr)(const T *x, size_t n, size_t inner, size_t w,
+                                            const T *m, T *y, double *sm1, int narrow)
+{
+#if FA_VEC
+    FA_FN(vcols_sumexp_m1_nr)(x, n, inner, w, m, y, sm1, narrow);
+#else
+    (void)narrow;
+    FA_FN(cols_sumexp_m1)(x, n, inner, w, m, y, sm1);
+#endif
+}
+
 /* cols_max_pack(x, n, inner, w, m, buf), then cols_sumexp_m1 over the
  * chunk as packed in buf (buf not NULL) or read from x (y, optional, in the
- * layout read): the same values; the SIMD levels with a narrow exponential
- * take its sum pass on chunks in its range (ops/vec_passes.h's
- * vcols_stats). */
+ * layout read), by the two above. */
 static inline void FA_FN(cols_stats)(const T *x, size_t n, size_t inner, size_t w, T *m, T *buf,
                                      T *y, double *sm1)
 {
-#if FA_VEC
-    FA_FN(vcols_stats)(x, n, inner, w, m, buf, y, sm1);
-#else
-    FA_FN(cols_max_pack)(x, n, inner, w, m, buf);
-    if (buf) FA_FN(cols_sumexp_m1)(buf, n, w, w, m, y, sm1);
-    else FA_FN(cols_sumexp_m1)(x, n, inner, w, m, y, sm1);
-#endif
+    int nr;
+    FA_FN(cols_max_pack_nr)(x, n, inner, w, m, buf, &nr);
+    if (buf) FA_FN(cols_sumexp_m1_nr)(buf, n, w, w, m, y, sm1, nr);
+    else FA_FN(cols_sumexp_m1_nr)(x, n, inner, w, m, y, sm1, nr);
 }
 
 /* dst[i, k] = src[i, k] * inv[k] over a column chunk (softmax's last

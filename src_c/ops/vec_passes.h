@@ -202,23 +202,28 @@ static inline double FA_FN(vrow_sumexp_m1)(const T *x, size_t n, double m, T *y)
     return FA_FN(vrow_sumexp_m1_impl)(x, n, m, y, 0);
 }
 
-/* Both row passes: *m = max, returns s - 1 (y: as vrow_sumexp_m1).  At the
- * levels with a narrow exponential (NARROW: simd/README.md) the max pass
- * also forms the min, and a row whose values are finite and within 86 of
- * its max (x - m >= -86 everywhere) runs the sum pass with it: the same
- * results, fewer operations (the common case: logits within a few tens of
- * each other). */
-static inline double FA_FN(vrow_stats)(const T *x, size_t n, T *y, T *m)
+/* The max pass for the narrow sum pass: *narrow = 1 when the level has a
+ * narrow exponential (NARROW: simd/README.md) and the row's values are
+ * finite and within 86 of its max (x - m >= -86 everywhere: the common
+ * case, logits within a few tens of each other); its min is formed beside
+ * the max then.  vrow_sumexp_m1_nr with that flag gives vrow_sumexp_m1's
+ * results with fewer operations. */
+static inline T FA_FN(vrow_max_nr)(const T *x, size_t n, int *narrow)
 {
 #if FA_V(NARROW)
-    T mn;
-    *m = FA_FN(vrow_max_min)(x, n, 1, &mn);
-    if (isfinite(*m) && isfinite(mn) && (T)(mn - *m) >= (T)-86)
-        return FA_FN(vrow_sumexp_m1_impl)(x, n, *m, y, 1);
+    T mn, m = FA_FN(vrow_max_min)(x, n, 1, &mn);
+    *narrow = isfinite(m) && isfinite(mn) && (T)(mn - m) >= (T)-86;
+    return m;
 #else
-    *m = FA_FN(vrow_max)(x, n);
+    *narrow = 0;
+    return FA_FN(vrow_max)(x, n);
 #endif
-    return FA_FN(vrow_sumexp_m1_impl)(x, n, *m, y, 0);
+}
+
+static inline double FA_FN(vrow_sumexp_m1_nr)(const T *x, size_t n, double m, T *y, int narrow)
+{
+    return narrow ? FA_FN(vrow_sumexp_m1_impl)(x, n, m, y, 1)
+                  : FA_FN(vrow_sumexp_m1_impl)(x, n, m, y, 0);
 }
 
 /* exp(d): the level's expn with no low part. */
@@ -428,27 +433,27 @@ static inline void FA_FN(vcols_sumexp_m1)(const T *x, size_t n, size_t inner, si
     FA_FN(vcols_sumexp_m1_impl)(x, n, inner, w, m, y, sm1, 0);
 }
 
-/* vcols_max_pack then vcols_sumexp_m1 over the chunk (read from buf, packed,
- * when buf is not NULL; y in the layout read), as vrow_stats: the narrow sum
- * pass when the chunk's values are finite and within 86 of the largest
- * column max (so of every column's). */
-static inline void FA_FN(vcols_stats)(const T *x, size_t n, size_t inner, size_t w, T *m, T *buf,
-                                      T *y, double *sm1)
+/* vcols_max_pack with the flag of vrow_max_nr for the chunk: its values
+ * finite and within 86 of the largest column max (so of every column's). */
+static inline void FA_FN(vcols_max_pack_nr)(const T *x, size_t n, size_t inner, size_t w, T *m,
+                                            T *buf, int *narrow)
 {
-    const T *src = buf ? buf : x;
-    size_t ss = buf ? w : inner;
 #if FA_V(NARROW)
     T mn, mx = (T)-INFINITY;
     FA_FN(vcols_max_pack_min)(x, n, inner, w, m, buf, 1, &mn);
     for (size_t k = 0; k < w; k++) mx = m[k] > mx ? m[k] : mx;
-    if (isfinite(mn) && (T)(mn - mx) >= (T)-86) {
-        FA_FN(vcols_sumexp_m1_impl)(src, n, ss, w, m, y, sm1, 1);
-        return;
-    }
+    *narrow = isfinite(mn) && (T)(mn - mx) >= (T)-86;
 #else
     FA_FN(vcols_max_pack)(x, n, inner, w, m, buf);
+    *narrow = 0;
 #endif
-    FA_FN(vcols_sumexp_m1_impl)(src, n, ss, w, m, y, sm1, 0);
+}
+
+static inline void FA_FN(vcols_sumexp_m1_nr)(const T *x, size_t n, size_t inner, size_t w,
+                                             const T *m, T *y, double *sm1, int narrow)
+{
+    if (narrow) FA_FN(vcols_sumexp_m1_impl)(x, n, inner, w, m, y, sm1, 1);
+    else FA_FN(vcols_sumexp_m1_impl)(x, n, inner, w, m, y, sm1, 0);
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
