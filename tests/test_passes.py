@@ -678,7 +678,7 @@ def test_row_sumexp_m1_special(level, dtype, n):
 
 def _row_stats_rows(dtype, n):
     """Rows for test_row_stats: inside the narrow sum pass's range (x - m >=
-    -86 everywhere, ops/vec_passes.h's vrow_stats), at its edge and outside it,
+    -86 everywhere, ops/vec_passes.h's vrow_max_nr), at its edge and outside it,
     with NaN, -inf, +inf, subnormals and ties."""
     rng = rng_for("row-stats", dtype, n)
     tiny = float(np.finfo(dtype).smallest_subnormal)

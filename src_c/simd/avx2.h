@@ -153,7 +153,7 @@ FA_ALWAYS_INLINE void fa_vexpn_f32_avx2(int nv, const __m256 *hi_in, const __m25
 }
 
 /* fa_vexpn_f32_avx2 where every lane's hi is >= -86 or NaN (rows whose
- * finite min and max are within 86, FA_NARROW in ops/vec_passes.h): the
+ * finite min and max are within 86: vrow_max_nr in ops/vec_passes.h): the
  * same results bit for bit, ~8 of ~38 operations per vector fewer.  hi >=
  * -86 gives hi * log2e >= -124.1, so k >= -124 (rounded from above -124.5);
  * no hi is -inf, so lo is not NaN there (NaN hi: NaN results either way);
