@@ -79,9 +79,9 @@ static inline FA_FN(vscale_k) FA_FN(vscale_kv)(const double *inv, size_t rem)
 
 /* Max: four accumulators, the partial last vector (filled with -inf) into
  * accumulator TAIL_MAX; max is exact, so only the signs of zeros could
- * depend on the order, and the order is the level's own. */
-/* with_min (a constant at each call; levels with NARROW only): *mn = the
- * row's min, NaN skipped, formed beside the max (+inf for an empty row). */
+ * depend on the order, and the order is the level's own.  with_min (a
+ * constant at each call; levels with NARROW only): *mn = the row's min, NaN
+ * skipped, formed beside the max (+inf for an empty row). */
 FA_ALWAYS_INLINE T FA_FN(vrow_max_min)(const T *x, size_t n, int with_min, T *mn)
 {
     const FA_V(t) ninf = FA_V(set1)((T)-INFINITY);
@@ -202,6 +202,17 @@ static inline double FA_FN(vrow_sumexp_m1)(const T *x, size_t n, double m, T *y)
     return FA_FN(vrow_sumexp_m1_impl)(x, n, m, y, 0);
 }
 
+#if FA_V(NARROW)
+/* Values from mn to mx (a row's or a chunk's min and max, NaN skipped) are
+ * all in the narrow exponential's range: finite, and x - m >= NARROW_MIN for
+ * every x and every max m <= mx (fl(x - m) >= fl(mn - mx), rounding being
+ * monotonic). */
+static inline int FA_FN(vnarrow_ok)(T mn, T mx)
+{
+    return isfinite(mn) && isfinite(mx) && (T)(mn - mx) >= FA_V(NARROW_MIN);
+}
+#endif
+
 /* The max pass for the narrow sum pass: *narrow = 1 when the level has a
  * narrow exponential (NARROW: simd/README.md) and the row's values are
  * finite and within 86 of its max (x - m >= -86 everywhere: the common
@@ -212,7 +223,7 @@ static inline T FA_FN(vrow_max_nr)(const T *x, size_t n, int *narrow)
 {
 #if FA_V(NARROW)
     T mn, m = FA_FN(vrow_max_min)(x, n, 1, &mn);
-    *narrow = isfinite(m) && isfinite(mn) && (T)(mn - m) >= (T)-86;
+    *narrow = FA_FN(vnarrow_ok)(mn, m);
     return m;
 #else
     *narrow = 0;
@@ -442,7 +453,7 @@ static inline void FA_FN(vcols_max_pack_nr)(const T *x, size_t n, size_t inner, 
     T mn, mx = (T)-INFINITY;
     FA_FN(vcols_max_pack_min)(x, n, inner, w, m, buf, 1, &mn);
     for (size_t k = 0; k < w; k++) mx = m[k] > mx ? m[k] : mx;
-    *narrow = isfinite(mn) && (T)(mn - mx) >= (T)-86;
+    *narrow = FA_FN(vnarrow_ok)(mn, mx);
 #else
     FA_FN(vcols_max_pack)(x, n, inner, w, m, buf);
     *narrow = 0;

@@ -326,6 +326,7 @@ FA_ALWAYS_INLINE void fa_avx2_f32_expn(int nv, const __m256 *hi, const __m256 *l
     fa_vexpn_f32_avx2(nv, hi, lo, e);
 }
 #define fa_avx2_f32_NARROW 1
+#define fa_avx2_f32_NARROW_MIN (-86.0f) /* expn_narrow's range: hi >= this */
 FA_ALWAYS_INLINE void fa_avx2_f32_expn_narrow(int nv, const __m256 *hi, const __m256 *lo, __m256 *e)
 {
     fa_vexpn_narrow_f32_avx2(nv, hi, lo, e);
