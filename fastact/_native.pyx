@@ -86,6 +86,7 @@ cdef extern from "runtime/kernels.h" nogil:
         double (*row_stats)(const void *, size_t, void *, double *) noexcept nogil
         void (*cols_stats)(const void *, size_t, size_t, size_t, void *, void *, void *,
                            double *) noexcept nogil
+        void (*cols_log1p)(double *, size_t) noexcept nogil
     const fa_test_kernels *fa_active_test[2]
 
 cdef extern from "runtime/threads.h" nogil:
@@ -972,6 +973,15 @@ def _pass_cols_stats(cnp.ndarray x, size_t w, m, buf, y, sm1):
     cdef void *bp = _opt(buf, t, n * w)
     cdef void *yp = bp if (y is not None and y is buf) else _opt(y, t, n * inner)
     k.cols_stats(cnp.PyArray_DATA(x), n, inner, w, mp, bp, yp, sp)
+
+
+def _pass_cols_log1p(cnp.ndarray x, cnp.ndarray L):
+    """L[k] = log1p(L[k]) in place (float64, C-contiguous) by the column
+    path's log1p of x's dtype (float32: the vectorised series)."""
+    cdef const fa_test_kernels *k = _tk(x)
+    if cnp.PyArray_TYPE(L) != cnp.NPY_FLOAT64 or not cnp.PyArray_IS_C_CONTIGUOUS(L):
+        raise ValueError("internal: L must be C-contiguous float64")
+    k.cols_log1p(<double *>cnp.PyArray_DATA(L), <size_t>cnp.PyArray_SIZE(L))
 
 
 def _pass_cols_scale_to(cnp.ndarray src, dst, size_t w, inv):

@@ -51,6 +51,7 @@
 #include "ops/dtype.h"
 #include "simd/fa_math.h"
 #include "simd/dd_math.h"
+#include "simd/log1p_series.h"
 #include "ops/exp_tile.h"
 
 #define FA_BCE_LANES 8
@@ -61,25 +62,16 @@
  * kernel's time).  log1p(e) = k ln2 + log(v), v = (1 + e) / 2^k in
  * [0.85, 1.42] (k = 1 for e > sqrt2 - 1), log(v) = 2 atanh(z) with
  * z = e / (2 + e) or (e - 1) / (e + 3) (no 1 + e formed: small e keeps its
- * relative accuracy), |z| <= 0.1716, and the atanh series to z^15: the
- * truncation is < z^16 / 17 < 2^-44 relative, the roundings a few 2^-53:
- * invisible after the float32 rounding (the loss stays <= 0.5 ULP + 2^-40). */
+ * relative accuracy), |z| <= 0.1716, and the atanh series to z^15
+ * (simd/log1p_series.h: < 2^-44 relative): invisible after the float32
+ * rounding (the loss stays <= 0.5 ULP + 2^-40). */
 static inline void FA_FN(bce_log1p_tile)(const double *e, double *l, size_t n)
 {
     for (size_t j = 0; j < n; j++) {
         double ej = e[j];
         int hi = ej > 0.41421356237309503;
         double z = (hi ? ej - 1.0 : ej) / (hi ? ej + 3.0 : ej + 2.0);
-        double z2 = z * z;
-        double p = 1.0 / 15;
-        p = p * z2 + 1.0 / 13;
-        p = p * z2 + 1.0 / 11;
-        p = p * z2 + 1.0 / 9;
-        p = p * z2 + 1.0 / 7;
-        p = p * z2 + 1.0 / 5;
-        p = p * z2 + 1.0 / 3;
-        double tz = 2.0 * z;
-        l[j] = (hi ? 0.69314718055994531 : 0.0) + (tz + tz * (z2 * p));
+        l[j] = (hi ? 0.69314718055994531 : 0.0) + fa_atanh2_z15(z);
     }
 }
 #endif

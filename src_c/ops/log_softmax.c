@@ -24,7 +24,7 @@ static void FA_FN(log_softmax_cols)(const T *x, T *y, size_t n, size_t inner, si
     size_t wp = FA_FN(pack_cols)(n);
     if (wp == 0) { /* long columns: read x twice */
         FA_FN(group_stats)(x, n, inner, w, m, NULL, L);
-        for (size_t k = 0; k < w; k++) L[k] = log1p(L[k]);
+        FA_FN(cols_log1p)(L, w);
         FA_FN(cols_log_softmax_out)(x, inner, y, inner, n, w, m, L);
         return;
     }
@@ -32,7 +32,7 @@ static void FA_FN(log_softmax_cols)(const T *x, T *y, size_t n, size_t inner, si
     for (size_t c0 = 0; c0 < w; c0 += wp) {
         size_t wc = w - c0 < wp ? w - c0 : wp;
         FA_FN(cols_stats)(x + c0, n, inner, wc, m, buf, NULL, L);
-        for (size_t k = 0; k < wc; k++) L[k] = log1p(L[k]);
+        FA_FN(cols_log1p)(L, wc);
         FA_FN(cols_log_softmax_out)(buf, wc, y + c0, inner, n, wc, m, L);
     }
 }

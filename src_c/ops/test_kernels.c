@@ -81,10 +81,12 @@ static void FA_FN(t_cols_stats)(const void *x, size_t n, size_t inner, size_t w,
     FA_FN(cols_stats)((const T *)x, n, inner, w, (T *)m, (T *)buf, (T *)y, sm1);
 }
 
+static void FA_FN(t_cols_log1p)(double *L, size_t w) { FA_FN(cols_log1p)(L, w); }
+
 const fa_test_kernels FA_FN(test_kernels) = {
     FA_FN(t_exp_nonpos),        FA_FN(t_row_max),       FA_FN(t_row_sumexp_m1),
     FA_FN(t_row_scale),         FA_FN(t_row_log_softmax_out), FA_FN(t_cols_max_pack),
     FA_FN(t_cols_sumexp_m1),    FA_FN(t_cols_scale_to), FA_FN(t_cols_log_softmax_out),
-    FA_FN(t_row_stats),         FA_FN(t_cols_stats),
+    FA_FN(t_row_stats),         FA_FN(t_cols_stats),    FA_FN(t_cols_log1p),
 };
 #endif /* FA_TEMPLATE */

@@ -93,6 +93,7 @@ typedef struct {
     double (*row_stats)(const void *x, size_t n, void *y, double *m);
     void (*cols_stats)(const void *x, size_t n, size_t inner, size_t w, void *m, void *buf,
                        void *y, double *sm1);
+    void (*cols_log1p)(double *L, size_t w);
 } fa_test_kernels;
 
 /* The tables in use, per dtype (valid after fa_init). */
