@@ -61,7 +61,10 @@ ROW_SHAPES = ((1, 10), (64, 1000), (4096, 128), (256, 32000), (2 ** 22,))  # las
 CE_SHAPES = ((64, 1000), (4096, 128), (256, 32000))
 # float32 softmax / log_softmax only: the attention and classifier rows of
 # issue 17 (rows of 64-2048, and one (B, H, T, T) block of attention scores)
-SHORT_ROW_SHAPES = ((32768, 64), (1024, 512), (256, 2048), (8, 8, 512, 512))
+SHORT_ROW_SHAPES = ((32768, 64), (1024, 512), (256, 2048), (8, 8, 512, 512), (32, 21, 64, 64))
+# cases reduced over another axis than the last: shape -> axis (an NCHW
+# segmentation map, softmax over its C=21 classes)
+REDUCE_AXIS = {(32, 21, 64, 64): 1}
 SHORT_ROW_CASES = (("softmax", "float32"), ("log_softmax", "float32"))
 RELU_SHAPES = ((2 ** 20,), (2 ** 24,))
 ROW_OPS = ("softmax", "log_softmax", "logsumexp")
@@ -107,13 +110,20 @@ def shape_str(shape):
     return "×".join(str(n) for n in shape)
 
 
+def reduce_axis(shape):
+    """The axis a case's softmax / log_softmax / logsumexp reduce over."""
+    return REDUCE_AXIS.get(tuple(shape), -1)
+
+
 def case_name(op, dt, shape):
-    return f"{op} {ABBR[dt]} {shape_str(shape)}"
+    axis = reduce_axis(shape)
+    return f"{op} {ABBR[dt]} {shape_str(shape)}" + (f" axis={axis}" if axis != -1 else "")
 
 
 def result_buffer(op, x):
     if op == "logsumexp":
-        return np.empty(x.shape[:-1], dtype=x.dtype)
+        axis = reduce_axis(x.shape) % x.ndim
+        return np.empty(x.shape[:axis] + x.shape[axis + 1:], dtype=x.dtype)
     if op == "cross_entropy":
         return np.empty((), dtype=x.dtype)
     return np.empty_like(x)
@@ -149,7 +159,8 @@ class FastactBackend:
                 holder["r"] = fn(x, t, reduction="mean")
             return call, lambda: np.asarray(holder["r"])
         out = result_buffer(op, x)
-        return (lambda: fn(x, out=out)), (lambda: out)
+        axis = reduce_axis(x.shape)
+        return (lambda: fn(x, axis=axis, out=out)), (lambda: out)
 
 
 class Torch:
@@ -175,15 +186,16 @@ class Torch:
             return call, lambda: holder["r"].numpy()
         out = result_buffer(op, x)
         ot = torch.from_numpy(out)
+        axis = reduce_axis(x.shape)
         if op == "softmax":
             f = torch.softmax
-            return (lambda: f(xt, -1, out=ot)), (lambda: out)
+            return (lambda: f(xt, axis, out=ot)), (lambda: out)
         if op == "log_softmax":
             f = torch.log_softmax
-            return (lambda: f(xt, -1, out=ot)), (lambda: out)
+            return (lambda: f(xt, axis, out=ot)), (lambda: out)
         if op == "logsumexp":
             f = torch.logsumexp
-            return (lambda: f(xt, -1, out=ot)), (lambda: out)
+            return (lambda: f(xt, axis, out=ot)), (lambda: out)
         if op == "relu":
             # torch.relu has no out=; ATen implements relu as clamp_min(x, 0),
             # which has one.
@@ -204,15 +216,16 @@ class Scipy:
             return None
         f = getattr(sp, op)
         holder = {}
+        axis = reduce_axis(x.shape)
 
         def call():
-            holder["r"] = f(x, axis=-1)
+            holder["r"] = f(x, axis=axis)
         return call, lambda: np.asarray(holder["r"])
 
 
 class Ort:
     name, label, threaded = "ort", "ORT", True
-    _NODES = {
+    _NODES = {  # the reduced axis (-1 here) is the case's (reduce_axis)
         "softmax": ("Softmax", {"axis": -1}),
         "log_softmax": ("LogSoftmax", {"axis": -1}),
         "logsumexp": ("ReduceLogSumExp", {"axes": [-1], "keepdims": 0}),
@@ -224,7 +237,7 @@ class Ort:
         self.ort, self.onnx = ort, onnx
         self.sessions = {}
 
-    def _model(self, op, dt, ndim):
+    def _model(self, op, dt, ndim, axis):
         from onnx import TensorProto, helper
         T = {"float32": TensorProto.FLOAT, "float64": TensorProto.DOUBLE}[dt]
         dims = ["N", "C"][:ndim] if ndim <= 2 else [f"d{i}" for i in range(ndim)]
@@ -235,11 +248,12 @@ class Ort:
             names.append("t")
             odims = []
         elif op == "logsumexp":
-            odims = dims[:-1]
+            odims = [d for i, d in enumerate(dims) if i != axis % ndim]
         else:
             odims = dims
         out = helper.make_tensor_value_info("y", T, odims)
         node_op, attrs = self._NODES[op]
+        attrs = {k: (axis if k == "axis" else [axis] if k == "axes" else v) for k, v in attrs.items()}
         node = helper.make_node(node_op, names, ["y"], **attrs)
         graph = helper.make_graph([node], f"fastact_peer_{op}", inputs, [out])
         # opset 17: ReduceLogSumExp still takes axes as an attribute
@@ -248,8 +262,8 @@ class Ort:
         self.onnx.checker.check_model(model)
         return model.SerializeToString()
 
-    def session(self, op, dt, ndim, nthreads):
-        key = (op, dt, ndim, nthreads)
+    def session(self, op, dt, ndim, axis, nthreads):
+        key = (op, dt, ndim, axis, nthreads)
         if key not in self.sessions:
             so = self.ort.SessionOptions()
             so.intra_op_num_threads = nthreads
@@ -258,7 +272,7 @@ class Ort:
             so.log_severity_level = 3
             try:
                 self.sessions[key] = self.ort.InferenceSession(
-                    self._model(op, dt, ndim), so, providers=["CPUExecutionProvider"])
+                    self._model(op, dt, ndim, axis), so, providers=["CPUExecutionProvider"])
             except Exception as exc:  # e.g. no kernel for this dtype
                 self.sessions[key] = NotAvailable(f"{type(exc).__name__}: {str(exc)[:160]}")
         s = self.sessions[key]
@@ -268,7 +282,7 @@ class Ort:
 
     def make(self, op, x, t, nthreads):
         ort = self.ort
-        sess = self.session(op, x.dtype.name, x.ndim, nthreads)
+        sess = self.session(op, x.dtype.name, x.ndim, reduce_axis(x.shape), nthreads)
         b = sess.io_binding()
         keep = [ort.OrtValue.ortvalue_from_numpy(x)]  # OrtValues wrap, not copy
         b.bind_ortvalue_input("x", keep[0])
@@ -792,7 +806,7 @@ def main(argv=None):
               "(> 1: fastact is faster). Ops with an `out=` get a preallocated one "
               "(fastact, NumPy twin, torch; ORT via io_binding); SciPy and cross_entropy "
               "allocate their (small for cross_entropy) result. softmax/log_softmax/logsumexp "
-              "work on the last axis; cross_entropy uses int64 class indices, reduction "
+              "work on the last axis (or the one a case names: `axis=1`); cross_entropy uses int64 class indices, reduction "
               "mean. `–`: the backend has no such op; `n/a`: it could not run this "
               "op/dtype; `!`: its result did not match fastact's (excluded from "
               f"fastest peer); `~`: noisy (interquartile range of the timed batches > "
@@ -817,7 +831,7 @@ def main(argv=None):
                   "torch tensors are `torch.from_numpy` views, grad disabled.")
     if "ort" in by_name:
         md.append("- ORT: one-node opset-17 graphs (Softmax(axis=-1), LogSoftmax(axis=-1), "
-                  "ReduceLogSumExp(axes=[-1], keepdims=0), Relu, "
+                  "ReduceLogSumExp(axes=[-1], keepdims=0), or the case's axis, Relu, "
                   "SoftmaxCrossEntropyLoss(reduction=mean)), CPUExecutionProvider, "
                   "inputs/outputs bound once as OrtValues over the NumPy buffers.")
     md.append(f"- timing: warm-up, then batches of calls (≥ 1 ms each, tiny calls divided), "
