@@ -1,8 +1,9 @@
 """fastact: fast, accurate softmax, log_softmax, logsumexp, relu,
 leaky_relu, sigmoid and cross_entropy for NumPy arrays on CPUs, with their
 backward ops (softmax_backward, log_softmax_backward, relu_backward,
-leaky_relu_backward, sigmoid_backward) and the fused
-cross_entropy_with_grad.
+leaky_relu_backward, sigmoid_backward), the fused
+cross_entropy_with_grad, and linear_cross_entropy (a classifier head's loss
+and gradients without its logits array).
 
 The public functions run hand-written C kernels (GIL released) for float32
 and float64; ``fastact.numpy_impl`` is their NumPy twin with the same
@@ -35,6 +36,7 @@ __all__ = [
     "sigmoid_backward",
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy_with_logits_with_grad",
+    "linear_cross_entropy",
     "show_config",
     "get_include",
     "set_num_threads",
@@ -58,6 +60,7 @@ if BACKEND == "native":
         from ._api import sigmoid_backward
         from ._api import binary_cross_entropy_with_logits
         from ._api import binary_cross_entropy_with_logits_with_grad
+        from ._api import linear_cross_entropy
     except ImportError as _exc:
         if "FASTACT_ISA" in str(_exc):
             raise
@@ -74,6 +77,7 @@ else:
     from .numpy_impl import sigmoid_backward
     from .numpy_impl import binary_cross_entropy_with_logits
     from .numpy_impl import binary_cross_entropy_with_logits_with_grad
+    from .numpy_impl import linear_cross_entropy
 
 
 def _default_threads() -> int:

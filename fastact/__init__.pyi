@@ -11,6 +11,7 @@ from .numpy_impl import (
     cross_entropy_with_grad as cross_entropy_with_grad,
     leaky_relu as leaky_relu,
     leaky_relu_backward as leaky_relu_backward,
+    linear_cross_entropy as linear_cross_entropy,
     log_softmax as log_softmax,
     log_softmax_backward as log_softmax_backward,
     logsumexp as logsumexp,

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _checks as ck
 from . import _docs
+from . import _linear_ce as _lce
 from . import _native as nat
 
 AxisLike = Union[int, tuple[int, ...], None]
@@ -179,3 +180,6 @@ leaky_relu_backward.__doc__ = _docs.LEAKY_RELU_BACKWARD
 sigmoid_backward.__doc__ = _docs.SIGMOID_BACKWARD
 binary_cross_entropy_with_logits.__doc__ = _docs.BINARY_CROSS_ENTROPY_WITH_LOGITS
 binary_cross_entropy_with_logits_with_grad.__doc__ = _docs.BINARY_CROSS_ENTROPY_WITH_LOGITS_WITH_GRAD
+
+
+linear_cross_entropy = _lce.bind(cross_entropy, cross_entropy_with_grad, __name__)

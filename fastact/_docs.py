@@ -1258,3 +1258,120 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS_WITH_GRAD = """Binary cross-entropy on logits a
     >>> bool(np.allclose(dlogits, (fa.sigmoid(x) - y) / 3))
     True
     """
+
+# ------------------------------------------- linear_cross_entropy
+
+LINEAR_CROSS_ENTROPY = """Cross-entropy of a linear classifier head, without its logits array.
+
+    ``linear_cross_entropy(h, W, target, *, bias=None, transpose_W=False,
+    weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
+    chunk=None, return_grad=False, grad_loss=None)``
+
+    The loss of ``cross_entropy(h @ W + bias, target, ...)`` and, with
+    ``return_grad=True``, its gradients with respect to ``h``, ``W`` and
+    ``bias``, computed without ever holding the ``(N, V)`` logits: blocks of
+    rows of ``h`` each form the logits of a slice of the batch over the whole
+    vocabulary with NumPy's matmul (the BLAS NumPy ships), the loss kernels
+    turn them into the slice's losses and, in the same pass, into the
+    gradient ``dZ`` of the logits (in place), and then
+    ``dh[slice] = dZ @ W.T`` and ``dW += h[slice].T @ dZ``: one matrix
+    product's worth of work for the loss, three with the gradients.  The
+    extra memory is one block of logits (``chunk`` elements) plus a
+    temporary of at most 2^20 elements for the ``dW`` sums, never
+    ``O(N * V)`` (the NumPy twin's loss functions add temporaries of about
+    7 blocks for the loss, 13 with the gradients, as float32 blocks are
+    computed in float64 there).
+
+    Parameters
+    ----------
+    h : array_like of shape (N, d)
+        Hidden states, one row per sample.
+    W : array_like of shape (d, V), or (V, d) with ``transpose_W=True``
+        The head's weight (``(V, d)`` is PyTorch's ``nn.Linear`` layout).
+    target : array_like of shape (N,)
+        Integer class indices in ``[0, V)``, or ``ignore_index``.
+    bias : array_like of shape (V,), optional
+        Added to every row of logits.
+    transpose_W : bool, default False
+        ``W`` is given as ``(V, d)``; ``dW`` is returned in that layout.
+    weight : array_like of shape (V,), optional
+        Per-class weights, as in ``cross_entropy``.
+    ignore_index : int, default -100
+        As in ``cross_entropy``: those samples contribute 0 to the loss and
+        its gradients and are left out of the mean's denominator.
+    reduction : {"none", "sum", "mean"}, default "mean"
+        As in ``cross_entropy``.
+    label_smoothing : float in [0, 1], default 0.0
+        As in ``cross_entropy``.
+    chunk : int, optional
+        The most logits (elements) one block holds: blocks of
+        ``max(1, chunk // V)`` rows.  Default 2^22 (16 MiB of float32).
+        With ``chunk < V`` a block is one row (``V`` elements): the regime of
+        vocabulary blocks for heads whose single row does not fit is not
+        implemented yet.
+    return_grad : bool, default False
+        Also return the gradients.
+    grad_loss : scalar or array_like, optional
+        The upstream gradient (``return_grad=True`` only; ValueError
+        otherwise), as in ``cross_entropy_with_grad``: a scalar for
+        ``"sum"``/``"mean"`` (default 1.0), a scalar or shape ``(N,)`` for
+        ``"none"`` (default all ones: the gradients of the sum of the
+        losses).
+
+    Returns
+    -------
+    loss : numpy.floating or ndarray
+        What ``cross_entropy(h @ W + bias, target, ...)`` returns: a scalar
+        for ``"sum"``/``"mean"``, shape ``(N,)`` for ``"none"``.
+    dh : ndarray of shape (N, d)
+        Only with ``return_grad=True``: ``d(loss * grad_loss) / dh``.
+    dW : ndarray of W's shape
+        Only with ``return_grad=True``.
+    dbias : ndarray of shape (V,)
+        Only with ``return_grad=True`` and a ``bias``.
+
+    Raises
+    ------
+    TypeError
+        A float input (``h``, ``W``, ``bias``, ``weight``) of another kind
+        than real numbers, or longdouble; non-integer targets; a bool or
+        non-integer ``chunk``; as ``cross_entropy`` otherwise.
+    ValueError
+        ``h`` or ``W`` not 2-D, ``W``'s ``d`` not ``h``'s, ``bias``,
+        ``weight``, ``target`` or ``grad_loss`` of the wrong shape,
+        ``chunk < 1``, an unknown reduction; as ``cross_entropy`` otherwise.
+    IndexError
+        A class index outside ``[0, V)`` that is not ``ignore_index``.
+
+    See Also
+    --------
+    cross_entropy : The loss of given logits.
+    cross_entropy_with_grad : The loss and the logits' gradient.
+
+    Notes
+    -----
+    Dtypes: ``h``, ``W`` and ``bias`` are promoted together (float16 to
+    float32, bools and integers to float64); the loss and the gradients have
+    that dtype.  Each block's per-sample losses are ``cross_entropy``'s of
+    that block's logits (the same kernels), summed exactly (``math.fsum``)
+    and rounded once: a ``"sum"`` or ``"mean"`` is within about 1 ULP of
+    ``cross_entropy`` of the same logits, which adds unrounded per-sample
+    losses.  The logits themselves are BLAS products of a slice of rows, and
+    may differ in their last bits from one ``h @ W`` (BLAS blocks a large
+    product differently).  ``dW`` sums the blocks' products in the dtype, as
+    a BLAS product over all rows would; ``dbias`` sums in float64.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> h = rng.standard_normal((6, 4))
+    >>> W = rng.standard_normal((4, 10))
+    >>> target = np.array([1, 0, 9, 3, 3, 7])
+    >>> loss = fa.linear_cross_entropy(h, W, target, chunk=20)   # blocks of 2 rows
+    >>> bool(np.isclose(loss, fa.cross_entropy(h @ W, target)))
+    True
+    >>> loss, dh, dW = fa.linear_cross_entropy(h, W, target, return_grad=True)
+    >>> _, dZ = fa.cross_entropy_with_grad(h @ W, target)
+    >>> bool(np.allclose(dh, dZ @ W.T) and np.allclose(dW, h.T @ dZ))
+    True
+    """

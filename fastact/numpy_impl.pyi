@@ -202,3 +202,17 @@ def binary_cross_entropy_with_logits_with_grad(
     logits: _In, target: _In, *, weight: Optional[_In] = ...,
     pos_weight: Optional[_In] = ..., reduction: str = ..., grad_loss: Any = ...,
     out: Optional[NDArray[Any]] = ...) -> tuple[Any, _Floats]: ...
+# the loss of a linear head, h @ W (+ bias), without its logits: the loss
+# alone, or (loss, dh, dW) / (loss, dh, dW, dbias) with return_grad=True
+@overload
+def linear_cross_entropy(h: _In, W: _In, target: _In, *, bias: Optional[_In] = ...,
+                         transpose_W: bool = ..., weight: Optional[_In] = ...,
+                         ignore_index: int = ..., reduction: str = ...,
+                         label_smoothing: float = ..., chunk: Optional[int] = ...,
+                         return_grad: Literal[False] = ..., grad_loss: None = ...) -> Any: ...
+@overload
+def linear_cross_entropy(h: _In, W: _In, target: _In, *, bias: Optional[_In] = ...,
+                         transpose_W: bool = ..., weight: Optional[_In] = ...,
+                         ignore_index: int = ..., reduction: str = ...,
+                         label_smoothing: float = ..., chunk: Optional[int] = ...,
+                         return_grad: Literal[True], grad_loss: Any = ...) -> tuple[Any, ...]: ...

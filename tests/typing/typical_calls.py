@@ -71,3 +71,7 @@ assert_type(fastact.softmax_backward(t, fastact.softmax(t)), NDArray[np.floating
 fastact.set_num_threads(1)
 cfg = fastact.show_config()
 assert_type(fastact.get_include(), str)
+# a linear head's loss (Any: a scalar or an array by reduction) and, with
+# return_grad=True, a tuple of the loss and the gradients
+assert_type(fastact.linear_cross_entropy(x32, x32.T, labels), Any)
+assert_type(fastact.linear_cross_entropy(x32, x32.T, labels, return_grad=True), tuple[Any, ...])
