@@ -58,3 +58,13 @@ def test_dask_softmax_runs_in_bounded_memory():
     # ASan's quarantine keeps freed blocks resident, so not under the sanitizers
     if not os.environ.get("FASTACT_EXPECT_SANITIZER"):
         assert int(rss.group(1)) < 0.6 * int(rss.group(2)), out
+
+
+def test_lm_head_linear_cross_entropy_matches_materialised():
+    out = _run("lm_head.py", "--steps", "4", "--batch", "1024")
+    assert out.rstrip().endswith("OK"), out
+    peak = re.search(r"linear_cross_entropy ([0-9.]+) MiB, materialised logits ([0-9.]+) MiB", out)
+    assert peak, out
+    # blocks of 4 MiB against 16.5 MiB of logits (+ their gradient's matmuls)
+    assert float(peak.group(1)) < 0.5 * float(peak.group(2)), out
+
