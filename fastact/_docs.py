@@ -1305,7 +1305,8 @@ LINEAR_CROSS_ENTROPY = """Cross-entropy of a linear classifier head, without its
         As in ``cross_entropy``.
     chunk : int, optional
         The most logits (elements) one block holds: blocks of
-        ``max(1, chunk // V)`` rows.  Default 2^22 (16 MiB of float32).
+        ``max(1, chunk // V)`` rows.  Default 2^23 (32 MiB of float32;
+        larger blocks add their ``dW`` products to ``dW`` fewer times).
         With ``chunk < V`` a block is one row (``V`` elements): the regime of
         vocabulary blocks for heads whose single row does not fit is not
         implemented yet.
