@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     peaks: dict[str, int] = {}
     for name, lce in (("linear_cross_entropy", True), ("materialised logits", False)):
         p = {k: v.astype(dt) for k, v in init.items()}
-        step, state = make_step(lce, args.chunk), {}
+        step = make_step(lce, args.chunk)
+        state: dict[str, Any] = {}
         losses[name] = []
         for i, pos in enumerate(batches):
             prev2, prev1, y = ids[pos - 2], ids[pos - 1], ids[pos]
