@@ -174,6 +174,8 @@ def _run(
     # the upstream gradient of each sample (the loss of a "mean" is the sum
     # over the samples divided by D, the forward's denominator)
     valid = t != ignore
+    # the mean's denominator, once for the gradients' scale and the loss
+    D = _denominator(t[valid], wv) if reduction == "mean" else 1.0
     g_rows: Any = None
     if return_grad:
         if reduction == "none":
@@ -188,7 +190,6 @@ def _run(
                 raise ValueError(f"grad_loss: a scalar expected for reduction={reduction!r}")
             g = float(g)
             if reduction == "mean":
-                D = _denominator(t[valid], wv)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     g = float(np.float64(g) / np.float64(D))
             g_rows = g
@@ -223,7 +224,7 @@ def _run(
         first = False
     if N == 0:  # no block ran: the backend's own empty result
         losses = np.asarray(ce(np.empty((0, V), dt), t, reduction="none", **opts), dtype=dt)
-    loss = _reduce(losses, reduction, t[valid], wv, dt)
+    loss = _reduce(losses, reduction, D, dt)
     if not return_grad:
         return loss
     if db is None:
@@ -239,7 +240,7 @@ def _denominator(tv: np.ndarray, wv: Optional[np.ndarray]) -> float:
     return math.fsum(np.asarray(wv, dtype=np.float64)[tv].tolist())
 
 
-def _reduce(losses: np.ndarray, reduction: str, tv: np.ndarray, wv: Optional[np.ndarray],
+def _reduce(losses: np.ndarray, reduction: str, D: float,
             dt: np.dtype) -> Any:
     if reduction == "none":
         return losses
@@ -248,7 +249,7 @@ def _reduce(losses: np.ndarray, reduction: str, tv: np.ndarray, wv: Optional[np.
     if reduction == "sum":
         return dt.type(s)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return dt.type(np.float64(s) / np.float64(_denominator(tv, wv)))
+        return dt.type(np.float64(s) / np.float64(D))
 
 
 def _accumulate_dW(dW: np.ndarray, hb: np.ndarray, dZ: np.ndarray, transpose_W: bool,
