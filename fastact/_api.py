@@ -182,4 +182,7 @@ binary_cross_entropy_with_logits.__doc__ = _docs.BINARY_CROSS_ENTROPY_WITH_LOGIT
 binary_cross_entropy_with_logits_with_grad.__doc__ = _docs.BINARY_CROSS_ENTROPY_WITH_LOGITS_WITH_GRAD
 
 
-linear_cross_entropy = _lce.bind(cross_entropy, cross_entropy_with_grad, __name__)
+linear_cross_entropy = _lce.bind(
+    _lce.Backend(cross_entropy, cross_entropy_with_grad, nat.ce_block_stats, nat.ce_block_grad),
+    __name__,
+)

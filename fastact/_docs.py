@@ -1269,18 +1269,30 @@ LINEAR_CROSS_ENTROPY = """Cross-entropy of a linear classifier head, without its
 
     The loss of ``cross_entropy(h @ W + bias, target, ...)`` and, with
     ``return_grad=True``, its gradients with respect to ``h``, ``W`` and
-    ``bias``, computed without ever holding the ``(N, V)`` logits: blocks of
-    rows of ``h`` each form the logits of a slice of the batch over the whole
-    vocabulary with NumPy's matmul (the BLAS NumPy ships), the loss kernels
-    turn them into the slice's losses and, in the same pass, into the
-    gradient ``dZ`` of the logits (in place), and then
-    ``dh[slice] = dZ @ W.T`` and ``dW += h[slice].T @ dZ``: one matrix
-    product's worth of work for the loss, three with the gradients.  The
-    extra memory is one block of logits (``chunk`` elements) plus a
-    temporary of at most 2^20 elements for the ``dW`` sums, never
-    ``O(N * V)`` (the NumPy twin's loss functions add temporaries of about
-    7 blocks for the loss, 13 with the gradients, as float32 blocks are
-    computed in float64 there).
+    ``bias``, computed without ever holding the ``(N, V)`` logits.  The
+    logits are formed block by block with NumPy's matmul (the BLAS NumPy
+    ships), in one of two regimes:
+
+    * **Row blocks**, while ``chunk`` holds whole rows of the vocabulary (at
+      least one for the loss, 16 with the gradients): each block holds the
+      logits of a slice of the batch over every class; the loss kernels turn
+      it into the slice's losses and, in the same pass, into the gradient
+      ``dZ`` of the logits (in place), then ``dh[slice] = dZ @ W.T`` and
+      ``dW += h[slice].T @ dZ``: one matrix product's worth of work for the
+      loss, three with the gradients.
+    * **Vocabulary tiles** of about ``sqrt(chunk)`` rows by ``sqrt(chunk)``
+      classes otherwise (all the rows when there are fewer): a sweep over a
+      slice's tiles keeps each row's running maximum, sum of exponentials
+      and label-smoothing sum (online logsumexp, the tiles merged in
+      double-double: as accurate as one pass over the row) and picks the
+      target logits; with the gradients a second sweep forms each tile
+      again and turns it into its part of ``dZ``: four matrix products.
+
+    The extra memory is one block of logits (``chunk`` elements), per-row
+    numbers, and temporaries of at most 2^20 elements for the ``dh`` and
+    ``dW`` sums, never ``O(N * V)`` (the NumPy twin's loss functions add
+    temporaries of about 7 row blocks for the loss, 13 with the gradients,
+    as float32 blocks are computed in float64 there).
 
     Parameters
     ----------
@@ -1304,12 +1316,11 @@ LINEAR_CROSS_ENTROPY = """Cross-entropy of a linear classifier head, without its
     label_smoothing : float in [0, 1], default 0.0
         As in ``cross_entropy``.
     chunk : int, optional
-        The most logits (elements) one block holds: blocks of
-        ``max(1, chunk // V)`` rows.  Default 2^23 (32 MiB of float32;
-        larger blocks add their ``dW`` products to ``dW`` fewer times).
-        With ``chunk < V`` a block is one row (``V`` elements): the regime of
-        vocabulary blocks for heads whose single row does not fit is not
-        implemented yet.
+        The most logits (elements) one block holds.  Default 2^23 (32 MiB of
+        float32): row blocks of ``chunk // V`` rows up to ``V`` = 8,388,608
+        classes for the loss (524,288 with the gradients), vocabulary tiles
+        beyond.  Larger blocks add their ``dW`` products to
+        ``dW`` fewer times.
     return_grad : bool, default False
         Also return the gradients.
     grad_loss : scalar or array_like, optional
@@ -1354,10 +1365,14 @@ LINEAR_CROSS_ENTROPY = """Cross-entropy of a linear classifier head, without its
     Dtypes: ``h``, ``W`` and ``bias`` are promoted together (float16 to
     float32, bools and integers to float64); the loss and the gradients have
     that dtype.  Each block's per-sample losses are ``cross_entropy``'s of
-    that block's logits (the same kernels), summed exactly (``math.fsum``)
-    and rounded once: a ``"sum"`` or ``"mean"`` is within about 1 ULP of
-    ``cross_entropy`` of the same logits, which adds unrounded per-sample
-    losses.  The logits themselves are BLAS products of a slice of rows, and
+    that block's logits (the same kernels; over vocabulary tiles, the same
+    formula from the merged row statistics, within 2 ULP of the exact loss
+    of the logits), summed exactly (``math.fsum``) and rounded once: a
+    ``"sum"`` or ``"mean"`` is within about 1 ULP of ``cross_entropy`` of
+    the same logits, which adds unrounded per-sample losses.  Non-finite
+    logits give what ``cross_entropy`` gives in either regime: ``inf`` for a
+    ``-inf`` target logit (or any ``-inf`` logit with label smoothing),
+    ``nan`` for a row with a ``+inf`` or NaN logit.  The logits themselves are BLAS products of a slice of rows, and
     may differ in their last bits from one ``h @ W`` (BLAS blocks a large
     product differently).  ``dW`` sums the blocks' products in the dtype, as
     a BLAS product over all rows would; ``dbias`` sums in float64.
@@ -1369,6 +1384,9 @@ LINEAR_CROSS_ENTROPY = """Cross-entropy of a linear classifier head, without its
     >>> W = rng.standard_normal((4, 10))
     >>> target = np.array([1, 0, 9, 3, 3, 7])
     >>> loss = fa.linear_cross_entropy(h, W, target, chunk=20)   # blocks of 2 rows
+    >>> bool(np.isclose(loss, fa.cross_entropy(h @ W, target)))
+    True
+    >>> loss = fa.linear_cross_entropy(h, W, target, chunk=6)    # tiles of 2 x 3
     >>> bool(np.isclose(loss, fa.cross_entropy(h @ W, target)))
     True
     >>> loss, dh, dW = fa.linear_cross_entropy(h, W, target, return_grad=True)

@@ -47,6 +47,12 @@ cdef extern from "fastact.h" nogil:
         FA_LOSS_GRAD_ce_index_grad
         FA_LOSS_GRAD_ce_prob_grad
     ptrdiff_t fa_first_bad_label(const int64_t *, size_t, int64_t, int64_t)
+    void fa_ce_block_stats(int dtype, const void *x, size_t rows, size_t n, const double *w,
+                           double *m, double *sm1, double *gap)
+    void fa_ce_block_grad(int dtype, const void *x, void *dx, size_t rows, size_t n,
+                          const int64_t *label, int64_t v0, int64_t ignore_index,
+                          const double *w, const double *M, const double *a, const double *b0,
+                          const double *b1)
     void fa_elem_loss(int op, int dtype, const void *x, const void *y, const void *w,
                       size_t w_row, size_t w_col, const void *pw, size_t p_row, size_t p_col,
                       size_t C, size_t len, double g, const void *gvec, void *dx, void *loss,
@@ -795,6 +801,75 @@ cdef object _cross_entropy_with_grad_general(logits, target, axis, weight, ignor
     else:
         lres = ck.finish_loss(total, denom, a.reduction, a.result)
     return lres, ck.deliver(dst, out, a.result)
+
+
+# ---------------------------------------------------------------- vocabulary blocks
+# linear_cross_entropy's per-block passes (src_c/ops/ce_vocab_block.c;
+# fastact/_linear_ce.py merges their per-row results).  Private: the
+# arguments are checked only so that a misuse raises instead of crashing.
+
+cdef inline double *_rows_f64(object a, Py_ssize_t rows, str name, bint out=True) except NULL:
+    cdef cnp.ndarray v = <cnp.ndarray?>a
+    if not _usable(v, cnp.NPY_FLOAT64) or (out and not cnp.PyArray_ISWRITEABLE(v)) \
+            or cnp.PyArray_SIZE(v) != rows:
+        raise ValueError(f"{name}: a C-contiguous float64 array of {rows} elements"
+                         + (" (writeable)" if out else ""))
+    return <double *>cnp.PyArray_DATA(v)
+
+
+cdef inline int _block_args(cnp.ndarray Z, size_t *rows, size_t *n) except -1:
+    if cnp.PyArray_NDIM(Z) != 2 or not _usable(Z, cnp.PyArray_TYPE(Z)) \
+            or not _is_float(cnp.PyArray_TYPE(Z)):
+        raise ValueError("Z: a C-contiguous 2-D float32 or float64 array")
+    rows[0] = <size_t>cnp.PyArray_DIM(Z, 0)
+    n[0] = <size_t>cnp.PyArray_DIM(Z, 1)
+    if n[0] == 0:
+        raise ValueError("Z: at least one column")
+    return 0
+
+
+def ce_block_stats(cnp.ndarray Z, weight, m, sm1, gap):
+    """Per row of the block Z (rows, n): ``m`` its max, ``sm1`` = sum(exp(Z -
+    m)) - 1 and, when ``gap`` is not None, sum(w (m - Z)) with w the block's
+    class weights (``weight``, float64 (n,), or None: ones), into the given
+    float64 (rows,) arrays."""
+    cdef size_t rows, n
+    _block_args(Z, &rows, &n)
+    cdef const double *w = _weight_ptr(weight, n)
+    cdef double *mp = _rows_f64(m, rows, "m")
+    cdef double *sp = _rows_f64(sm1, rows, "sm1")
+    cdef double *gp = NULL if gap is None else _rows_f64(gap, rows, "gap")
+    cdef const void *x = cnp.PyArray_DATA(Z)
+    cdef int dt = _dtype(Z)
+    with nogil:
+        fa_ce_block_stats(dt, x, rows, n, w, mp, sp, gp)
+
+
+def ce_block_grad(cnp.ndarray Z, cnp.ndarray dZ, cnp.ndarray label, int64_t v0,
+                  int64_t ignore_index, weight, M, a, b0, b1):
+    """dZ (Z's shape and dtype, may be Z) = the block's gradient, from each
+    row's global max ``M`` and the coefficients ``a``, ``b0``, ``b1``
+    (float64 (rows,)); ``label`` int64 (rows,) in whole-vocabulary numbering,
+    ``v0`` the block's first class (src_c/ops/ce_vocab_block.c)."""
+    cdef size_t rows, n
+    _block_args(Z, &rows, &n)
+    if not _same_shape(Z, dZ) or cnp.PyArray_TYPE(dZ) != cnp.PyArray_TYPE(Z) \
+            or not _usable(dZ, cnp.PyArray_TYPE(Z)) or not cnp.PyArray_ISWRITEABLE(dZ) \
+            or (dZ is not Z and _overlap_partially(Z, dZ)):
+        raise ValueError("dZ: a writeable C-contiguous array of Z's shape and dtype")
+    if not _usable(label, cnp.NPY_INT64) or cnp.PyArray_SIZE(label) != <cnp.npy_intp>rows:
+        raise ValueError(f"label: a C-contiguous int64 array of {rows} elements")
+    cdef const double *w = _weight_ptr(weight, n)
+    cdef const double *Mp = _rows_f64(M, rows, "M", False)
+    cdef const double *ap = _rows_f64(a, rows, "a", False)
+    cdef const double *b0p = _rows_f64(b0, rows, "b0", False)
+    cdef const double *b1p = _rows_f64(b1, rows, "b1", False)
+    cdef const void *x = cnp.PyArray_DATA(Z)
+    cdef void *dx = cnp.PyArray_DATA(dZ)
+    cdef const int64_t *lab = <const int64_t *>cnp.PyArray_DATA(label)
+    cdef int dt = _dtype(Z)
+    with nogil:
+        fa_ce_block_grad(dt, x, dx, rows, n, lab, v0, ignore_index, w, Mp, ap, b0p, b1p)
 
 
 cdef object _twin_module = None

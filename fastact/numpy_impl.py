@@ -550,4 +550,47 @@ sigmoid_backward.__doc__ = _docs.SIGMOID_BACKWARD
 binary_cross_entropy_with_logits.__doc__ = _docs.BINARY_CROSS_ENTROPY_WITH_LOGITS
 binary_cross_entropy_with_logits_with_grad.__doc__ = _docs.BINARY_CROSS_ENTROPY_WITH_LOGITS_WITH_GRAD
 
-linear_cross_entropy = _lce.bind(cross_entropy, cross_entropy_with_grad, __name__)
+def _ce_block_stats(Z: np.ndarray, weight: Optional[np.ndarray], m: np.ndarray,
+                    sm1: np.ndarray, gap: Optional[np.ndarray]) -> None:
+    """The twin of the native ``ce_block_stats`` (linear_cross_entropy's
+    vocabulary tiles; src_c/ops/ce_vocab_block.c has the rules): per row of
+    Z, its max (NaN skipped), s - 1 and the smoothing gap, in float64."""
+    x = Z.astype(ck.F64)
+    with np.errstate(**_QUIET):
+        mx = np.fmax.reduce(x, axis=1)
+        _, _, s = _stats(x, (1,))  # NaN-propagating max: the same s - 1 where it is finite
+        s = s[:, 0]
+        has_nan = np.isnan(x).any(axis=1)
+        empty = (mx == -np.inf) & ~has_nan  # no element above -inf: s = 0
+        bad = ~np.isfinite(mx) & ~empty
+        m[...] = mx
+        sm1[...] = np.where(empty, -1.0, np.where(bad, np.nan, s))
+        if gap is not None:
+            w = np.ones(x.shape[1]) if weight is None else weight
+            gp = ((mx[:, None] - x) * w).sum(axis=1)
+            gap[...] = np.where(empty, 0.0, np.where(bad, np.nan, gp))
+
+
+def _ce_block_grad(Z: np.ndarray, dZ: np.ndarray, label: np.ndarray, v0: int,
+                   ignore_index: int, weight: Optional[np.ndarray], M: np.ndarray,
+                   a: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> None:
+    """The twin of the native ``ce_block_grad``: dZ = exp(Z - M) a - w b0,
+    minus b1 more at the target's column, 0 on ignored rows, NaN on rows
+    whose M is not finite; in float64, rounded once."""
+    x = Z.astype(ck.F64)
+    n = x.shape[1]
+    w = np.ones(n) if weight is None else weight
+    with np.errstate(**_QUIET):
+        g = np.exp(x - M[:, None]) * a[:, None] - w * b0[:, None]
+        c = label - v0
+        here = np.flatnonzero((c >= 0) & (c < n) & (label != ignore_index))
+        g[here, c[here]] -= b1[here]
+        g[~np.isfinite(M)] = np.nan
+        g[label == ignore_index] = 0.0
+    np.copyto(dZ, g, casting="unsafe")
+
+
+linear_cross_entropy = _lce.bind(
+    _lce.Backend(cross_entropy, cross_entropy_with_grad, _ce_block_stats, _ce_block_grad),
+    __name__,
+)

@@ -1,7 +1,8 @@
-"""linear_cross_entropy (the row-block regime): the loss and gradients of
-cross_entropy(h @ W + bias) for every option, both dtypes, both layouts of
-W and odd sizes with blocks that do not divide N, against the materialised
-logits, PyTorch's autograd (when installed) and finite differences; its
+"""linear_cross_entropy in both regimes (row blocks, vocabulary tiles): the
+loss and gradients of cross_entropy(h @ W + bias) for every option, both
+dtypes, both layouts of W and odd sizes with blocks that do not divide N or
+V, against the materialised logits, a longdouble reference, PyTorch's
+autograd (when installed) and finite differences; non-finite logits; its
 errors; its memory, bounded by the chunk (tracemalloc)."""
 
 import itertools
@@ -10,10 +11,15 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from _ref import nonfinite_pattern_equal, ref_cross_entropy, ulp_error
+
 N, D, V = 13, 7, 37
 IGNORE = -100
-# blocks of 1, 3 (13 = 4 * 3 + 1) and 13 rows, and the default (one block)
-CHUNKS = [1, 3 * V + 5, 13 * V, None]
+# Vocabulary tiles of 1 x 3 and 7 x 7 (13 = 7 + 6 rows, 37 = 5 * 7 + 2
+# classes); row blocks (loss) of 3 (13 = 4 * 3 + 1) and 13 rows, which with
+# the gradients (fewer than MIN_GRAD_ROWS whole rows) are tiles of 3 x 37
+# and 13 x 37; the default (one block).  Tiles of one class: the tests below.
+CHUNKS = [3, 50, 3 * V + 5, 13 * V, None]
 
 
 def _problem(dtype, seed=0, n=N, d=D, v=V):
@@ -76,6 +82,86 @@ def test_reduced_loss_within_a_few_ulp(module, dtype, reduction):
     ref = module.cross_entropy(h @ W + b, t, weight=w, reduction=reduction)
     got = module.linear_cross_entropy(h, W, t, bias=b, weight=w, reduction=reduction, chunk=7 * 300)
     assert abs(float(got) - float(ref)) <= 4 * np.spacing(np.abs(ref))
+
+
+def test_plan():
+    from fastact._linear_ce import MIN_GRAD_ROWS, _plan
+    # whole rows of the vocabulary while the chunk holds them (with the
+    # gradients: MIN_GRAD_ROWS of them), else tiles of about sqrt(chunk)
+    assert _plan(2048, 64000, 1 << 23, False) == (131, 64000)
+    assert _plan(2048, 64000, 1 << 23, True) == (131, 64000)
+    assert _plan(100, 1000, 999, False) == (31, 32)
+    assert _plan(100, 1000, (MIN_GRAD_ROWS - 1) * 1000, True) == (100, 150)
+    assert _plan(100, 1000, MIN_GRAD_ROWS * 1000, True) == (MIN_GRAD_ROWS, 1000)
+    assert _plan(5, 10**6, 1 << 20, True) == (5, 209715)
+    assert _plan(3, 7, 1, True) == (1, 1)
+
+
+def _exact_logits(dtype, n, v, seed):
+    """(h, W, Z): d = 1 and h = 1, so that every product's logits are Z = W
+    exactly, whatever BLAS does: the loss can be held to a longdouble
+    reference of the logits themselves."""
+    rng = np.random.default_rng(seed)
+    Z = (rng.standard_normal((1, v)) * 4).astype(dtype)
+    return np.ones((n, 1), dtype), Z, np.broadcast_to(Z, (n, v))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+@pytest.mark.parametrize("chunk", [1, 5, 64, None])
+def test_loss_within_the_ulp_bound(module, dtype, smoothing, chunk):
+    # per-sample losses against longdouble, with targets at the largest
+    # logits (losses down to ~1e-7 of the logsumexp: the merged s - 1 must
+    # keep its relative accuracy) and at the smallest, over tiles of 1 class
+    # (chunk 1: 301 merges per row) and more
+    n, v = 6, 301
+    h, W, Z = _exact_logits(dtype, n, v, seed=11)
+    W[0, 7] = 40.0  # one dominant class: loss ~ e^-30 against lse ~ 40
+    Z = np.broadcast_to(W, (n, v))
+    t = np.array([7, int(np.argmin(W)), 0, 7, 100, -100])
+    w = np.linspace(0.5, 2.0, v)
+    got = module.linear_cross_entropy(h, W, t, weight=w, reduction="none", chunk=chunk,
+                                      label_smoothing=smoothing)
+    ref = ref_cross_entropy(Z, t, weight=w, reduction="none", label_smoothing=smoothing)
+    assert ulp_error(got, ref, dtype) <= 2.0, (got, ref)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("chunk", [1, 4, None])
+def test_nonfinite_logits(module, dtype, chunk):
+    # -inf logits (a target there: inf; elsewhere: ignored by the softmax),
+    # a +inf or NaN logit (the row's loss and gradient NaN), as
+    # cross_entropy(_with_grad) of the materialised logits; ignored rows'
+    # gradients stay 0
+    n, v = 5, 9
+    h, W, _ = _exact_logits(dtype, n, v, seed=2)
+    t = np.array([0, 3, 8, -100, 4])
+    for special in (-np.inf, np.inf, np.nan):
+        b = np.zeros(v, dtype)
+        b[[0, 6]] = -np.inf
+        if special != -np.inf:
+            b[5] = special
+        Z = h @ W + b
+        for smoothing in (0.0, 0.2):
+            opts = dict(bias=b, reduction="none", label_smoothing=smoothing, chunk=chunk)
+            l_ref, dZ = module.cross_entropy_with_grad(Z, t, reduction="none",
+                                                        label_smoothing=smoothing)
+            loss, dh, dW, db = module.linear_cross_entropy(h, W, t, return_grad=True, **opts)
+            assert nonfinite_pattern_equal(loss, l_ref), (special, loss, l_ref)
+            fin = np.isfinite(l_ref)
+            np.testing.assert_allclose(loss[fin], l_ref[fin], rtol=1e-6)
+            assert nonfinite_pattern_equal(db, dZ.sum(axis=0)), (special, db)
+            assert not dh[3].any()
+
+
+def test_vocabulary_tiles_match_rows_at_scale(module):
+    # many tiles per row and rows per tile, float32, against the row blocks
+    h, W, b, t, w = _problem(np.float32, seed=9, n=300, d=24, v=2000)
+    opts = dict(bias=b, weight=w, label_smoothing=0.05, return_grad=True)
+    rows = module.linear_cross_entropy(h, W, t, chunk=300 * 2000, **opts)
+    tiles = module.linear_cross_entropy(h, W, t, chunk=4096, **opts)  # 64 x 64 tiles
+    for a, r, what in zip(tiles, rows, ("loss", "dh", "dW", "dbias")):
+        _close(a, r, np.float32, what)
 
 
 def test_grad_loss_per_sample(module):
@@ -214,6 +300,10 @@ def test_memory_bounded_by_the_chunk(module):
             h, W, t, return_grad=grad, chunk=chunk))
         grads = res[1].nbytes + res[2].nbytes if grad else 0
         assert peak <= grads + bound, (grad, peak, grads, bound)
+        # vocabulary tiles (90 x 91) of a chunk of half a row
+        _, tiles = _peak_above(lambda: module.linear_cross_entropy(
+            h, W, t, return_grad=grad, chunk=v // 2))
+        assert tiles <= grads + bound, (grad, tiles, grads, bound)
         if not native:  # and a quarter of the chunk, a quarter of the memory
             _, small = _peak_above(lambda: module.linear_cross_entropy(
                 h, W, t, return_grad=grad, chunk=chunk // 4))

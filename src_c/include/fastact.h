@@ -132,6 +132,23 @@ void fa_elem_loss(int op, int dtype, const void *x, const void *y, const void *w
                   size_t w_col, const void *pw, size_t p_row, size_t p_col, size_t C,
                   size_t len, double g, const void *gvec, void *dx, void *loss, double *sum);
 
+/* linear_cross_entropy's vocabulary blocks (ops/ce_vocab_block.c has the
+ * formulas): x holds C-contiguous (rows, n) logits of the n classes
+ * [v0, v0 + n) for `rows` samples; per-row values are doubles; w (may be
+ * NULL: all ones) holds the block's n class weights.
+ * fa_ce_block_stats: m[r] = the row's max, sm1[r] = sum_c exp(x_c - m) - 1,
+ * and when gap is not NULL gap[r] = sum_c w_c (m - x_c).
+ * fa_ce_block_grad: dx (x's shape, may be exactly x) = the gradient of the
+ * loss w.r.t. the block's logits from the row's global max M[r] and the
+ * coefficients a, b0, b1 (label: the rows' class indices, whole-vocabulary
+ * numbering; ignore_index rows get 0).  Rows are split over the threads;
+ * every row's result is the same for any thread count. */
+void fa_ce_block_stats(int dtype, const void *x, size_t rows, size_t n, const double *w,
+                       double *m, double *sm1, double *gap);
+void fa_ce_block_grad(int dtype, const void *x, void *dx, size_t rows, size_t n,
+                      const int64_t *label, int64_t v0, int64_t ignore_index, const double *w,
+                      const double *M, const double *a, const double *b0, const double *b1);
+
 /* Index of the first label outside [0, C) that is not ignore_index, or -1. */
 ptrdiff_t fa_first_bad_label(const int64_t *label, size_t len, int64_t C,
                              int64_t ignore_index);

@@ -27,6 +27,7 @@ static const char *const level_names[FA_NUM_LEVELS] = {"scalar", "sse2", "avx2",
         .cols2 = {FA_REDUCE2_OPS(FA_TAB_COLS2_, dt, lvl)},                      \
         .elem_loss = {FA_ELEM_LOSS_OPS(FA_TAB_, dt, lvl)},                      \
         .masked = {FA_MASKED_OPS(FA_TAB_MASKED_, dt, lvl)},                     \
+        .ce_block = &FA_K(ce_block, dt, lvl),                                    \
     },
 #define FA_CTYPE_f32 float
 #define FA_CTYPE_f64 double

@@ -60,6 +60,16 @@ typedef struct {
     void (*logsumexp_finish)(const void *x, size_t n, double m, double sm1, void *y);
 } fa_long_row_fns;
 
+/* linear_cross_entropy's vocabulary blocks (ops/ce_vocab_block.c): C-contiguous
+ * (rows, n) logits of n consecutive classes; per-row doubles. */
+typedef struct {
+    void (*stats)(const void *x, size_t rows, size_t n, const double *w, double *m,
+                  double *sm1, double *gap);
+    void (*grad)(const void *x, void *dx, size_t rows, size_t n, const int64_t *label,
+                 int64_t v0, int64_t ignore_index, const double *w, const double *M,
+                 const double *a, const double *b0, const double *b1);
+} fa_ce_block_fns;
+
 typedef struct {
     size_t esize; /* bytes per element */
     fa_reduce_fn reduce[FA_NUM_REDUCE];
@@ -73,6 +83,7 @@ typedef struct {
     fa_cols2_fn cols2[FA_NUM_REDUCE2];
     fa_elem_loss_fn elem_loss[FA_NUM_ELEM_LOSS];
     fa_masked_fn masked[FA_NUM_MASKED];
+    const fa_ce_block_fns *ce_block;
 } fa_kernels;
 
 /* Test-only kernels (ops/test_kernels.c): the level's exponential and each of its
@@ -147,6 +158,7 @@ void fa_reduce_long_row(const fa_kernels *k, int op, const void *x, void *y, siz
     FA_MAP2_OPS(FA_DECL_MAP2_, dt, lvl)                                                     \
     FA_ELEM_LOSS_OPS(FA_DECL_ELEM_LOSS_, dt, lvl)                                           \
     extern const fa_long_row_fns FA_K(long_row, dt, lvl);                                  \
+    extern const fa_ce_block_fns FA_K(ce_block, dt, lvl);                                  \
     extern const fa_test_kernels FA_K(test_kernels, dt, lvl);
 #define FA_DECL_LEVEL_(lvl, a) FA_DTYPES(FA_DECL_DTYPE_, lvl)
 FA_COMPILED_LEVELS(FA_DECL_LEVEL_, _)

@@ -399,3 +399,71 @@ void fa_masked_reduce(int op, int dtype, const void *x, void *y, const fa_mask_v
     else
         fa_parallel_for(outer, masked_rows, &j);
 }
+
+/* ------------------------------------------------ vocabulary blocks
+ * Blocks of about FA_CE_BLOCK_ELEMS elements of whole rows; each row is
+ * computed on its own, so the split changes no result. */
+typedef struct {
+    const fa_ce_block_fns *f;
+    size_t esize;
+    const char *x;
+    char *dx;
+    size_t rows, n, rows_per_block;
+    const int64_t *label;
+    int64_t v0, ignore_index;
+    const double *w, *M, *a, *b0, *b1;
+    double *m, *sm1, *gap;
+} ce_block_job;
+
+static void ce_block_span(const ce_block_job *j, size_t b, size_t e, size_t *r0, size_t *r1)
+{
+    *r0 = b * j->rows_per_block;
+    *r1 = e * j->rows_per_block < j->rows ? e * j->rows_per_block : j->rows;
+}
+
+static void ce_block_stats_blocks(void *ctx, size_t b, size_t e)
+{
+    const ce_block_job *j = (const ce_block_job *)ctx;
+    size_t r0, r1;
+    ce_block_span(j, b, e, &r0, &r1);
+    j->f->stats(j->x + r0 * j->n * j->esize, r1 - r0, j->n, j->w, j->m + r0, j->sm1 + r0,
+                j->gap ? j->gap + r0 : NULL);
+}
+
+static void ce_block_grad_blocks(void *ctx, size_t b, size_t e)
+{
+    const ce_block_job *j = (const ce_block_job *)ctx;
+    size_t r0, r1;
+    ce_block_span(j, b, e, &r0, &r1);
+    j->f->grad(j->x + r0 * j->n * j->esize, j->dx + r0 * j->n * j->esize, r1 - r0, j->n,
+               j->label + r0, j->v0, j->ignore_index, j->w, j->M + r0, j->a + r0, j->b0 + r0,
+               j->b1 + r0);
+}
+
+static void run_ce_block(ce_block_job *j, fa_task_fn fn)
+{
+    size_t n = j->n ? j->n : 1;
+    j->rows_per_block = FA_CE_BLOCK_ELEMS / n ? FA_CE_BLOCK_ELEMS / n : 1;
+    size_t blocks = (j->rows + j->rows_per_block - 1) / j->rows_per_block;
+    if (j->rows * n < FA_PAR_MIN_REDUCE) fn(j, 0, blocks);
+    else fa_parallel_for(blocks, fn, j);
+}
+
+void fa_ce_block_stats(int dtype, const void *x, size_t rows, size_t n, const double *w,
+                       double *m, double *sm1, double *gap)
+{
+    const fa_kernels *k = fa_active[dtype];
+    ce_block_job j = {k->ce_block, k->esize, (const char *)x, NULL, rows, n, 0, NULL, 0, 0,
+                      w, NULL, NULL, NULL, NULL, m, sm1, gap};
+    run_ce_block(&j, ce_block_stats_blocks);
+}
+
+void fa_ce_block_grad(int dtype, const void *x, void *dx, size_t rows, size_t n,
+                      const int64_t *label, int64_t v0, int64_t ignore_index, const double *w,
+                      const double *M, const double *a, const double *b0, const double *b1)
+{
+    const fa_kernels *k = fa_active[dtype];
+    ce_block_job j = {k->ce_block, k->esize, (const char *)x, (char *)dx, rows, n, 0, label,
+                      v0, ignore_index, w, M, a, b0, b1, NULL, NULL, NULL};
+    run_ce_block(&j, ce_block_grad_blocks);
+}
