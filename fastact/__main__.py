@@ -3,7 +3,8 @@
 1. prints ``fastact.show_config()``;
 2. self-check: every op (softmax, log_softmax, logsumexp, relu, cross_entropy
    with index and probability targets, with/without weight, label_smoothing 0
-   and 0.1, every reduction) in float32 and float64, on several shapes, axes
+   and 0.1, every reduction; linear_cross_entropy in both of its regimes)
+   in float32 and float64, on several shapes, axes
    and memory layouts, with and without ``out=``: the native implementation
    (``fastact._api``, native whatever FASTACT_BACKEND says) is compared with
    the NumPy twin ``fastact.numpy_impl``; one PASS/FAIL line per check;
@@ -302,6 +303,35 @@ def check_ce_grad(ck, nat, ref):
                      lambda: _ret_is_out(ref.cross_entropy_with_grad(xr, idx, axis=axis, out=xr)[1], xr))
 
 
+def check_linear_ce(ck, nat, ref):
+    """linear_cross_entropy against the twin (the same blocks and GEMMs, each
+    path's loss kernels): row blocks and vocabulary tiles, with and without
+    the gradients, every reduction, bias + weight + smoothing, W as (V, d)."""
+    for dtype in DTYPES:
+        dn = np.dtype(dtype).name
+        N, d, V = 96, 24, 1000
+        h = randn((N, d), dtype, scale=1.0, key=("lce", dn, "h"))
+        W = randn((d, V), dtype, scale=0.5, key=("lce", dn, "W"))
+        b = randn((V,), dtype, scale=0.5, key=("lce", dn, "b"))
+        t = rng_for("lce", dn).integers(0, V, N)
+        t[::7] = IGNORE
+        w = (rng_for("lce", dn, "w").random(V) + 0.5).astype(dtype)
+        for regime, chunk in (("row blocks", None), ("vocabulary tiles", 4000)):
+            for red in ("mean", "sum", "none"):
+                for grad in (False, True):
+                    kw = dict(reduction=red, chunk=chunk, return_grad=grad)
+                    tag = " with grads" if grad else ""
+                    ck.check(f"linear_cross_entropy {dn} {regime} {red}{tag}",
+                             lambda: nat.linear_cross_entropy(h, W, t, **kw),
+                             lambda: ref.linear_cross_entropy(h, W, t, **kw))
+            kw = dict(bias=b, weight=w, label_smoothing=0.1, chunk=chunk, return_grad=True,
+                      transpose_W=True)
+            Wt = np.ascontiguousarray(W.T)
+            ck.check(f"linear_cross_entropy {dn} {regime} bias+weight+smoothing, W (V, d)",
+                     lambda: nat.linear_cross_entropy(h, Wt, t, **kw),
+                     lambda: ref.linear_cross_entropy(h, Wt, t, **kw))
+
+
 def check_bce(ck, nat, ref):
     """binary_cross_entropy_with_logits (+ _with_grad) against the twin:
     every reduction, weights of the common shapes, pos_weight, in place."""
@@ -557,6 +587,7 @@ def main(argv=None):
     check_training_maps(ck, nat, ref)
     check_ce_grad(ck, nat, ref)
     check_bce(ck, nat, ref)
+    check_linear_ce(ck, nat, ref)
     check_masked(ck, nat, ref)
     check_errors(ck, nat, ref)
     print(f"\n{ck.n - len(ck.failed)} passed, {len(ck.failed)} failed")
