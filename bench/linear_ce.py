@@ -10,6 +10,10 @@ are never formed), median seconds of a few runs of:
   ``h_b.T @ Z`` (the floor of the loss with its gradients);
 * fastact's ``linear_cross_entropy`` (native), loss only and with the
   gradients, and the NumPy twin's;
+* with ``--tiles``, the same chunk in vocabulary tiles (the regime
+  ``_linear_ce._plan`` picks when rows do not fit), forced for the
+  comparison: the loss, the loss with the gradients (four GEMMs) and their
+  floors ``1 GEMM`` / ``4 GEMMs`` in those tiles;
 * PyTorch (if installed): ``F.linear`` + ``F.cross_entropy``, forward and
   backward through autograd, with the logits materialised;
 
@@ -17,7 +21,7 @@ and the peak memory traced (tracemalloc) during fastact's forward+backward,
 above the gradients' own size, against the logits' size (goal: <= 10%).
 
 Usage:  python bench/linear_ce.py [--n 2048 --d 512 --v 64000] [--dtype float32]
-        [--threads 1] [--repeats 3] [--chunk ELEMENTS] [--no-torch]
+        [--threads 1] [--repeats 3] [--chunk ELEMENTS] [--tiles] [--no-torch]
 """
 
 from __future__ import annotations
@@ -61,12 +65,17 @@ def main(argv=None):
                     help="fastact, BLAS (threadpoolctl) and torch threads (default: as set)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--chunk", type=int, default=None, help="logits per block (default: fastact's)")
+    ap.add_argument("--tiles", action="store_true",
+                    help="also time the vocabulary-tile regime at the same chunk")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--no-twin", action="store_true")
     args = ap.parse_args(argv)
     n, d, v, dt = args.n, args.d, args.v, np.dtype(args.dtype)
     chunk = args.chunk or _linear_ce.DEFAULT_CHUNK
-    rows = max(1, chunk // v)
+    rows, cols = _linear_ce._plan(n, v, chunk, True)
+    if cols != v:
+        raise SystemExit(f"chunk {chunk}: fewer than {_linear_ce.MIN_GRAD_ROWS} rows of V={v} "
+                         "fit; the row-block floors below assume whole rows")
 
     limiter = None
     torch = None
@@ -114,11 +123,47 @@ def main(argv=None):
     def tw_grad():
         twin.linear_cross_entropy(h, W, t, chunk=chunk, return_grad=True)
 
+    # the tile regime's shape at this chunk (what _plan gives when no row fits)
+    tr = max(1, min(n, int(np.sqrt(chunk))))
+    tc = max(1, min(v, chunk // tr))
+    T = np.empty(tr * tc, dt)
+
+    def tile_gemms(k):
+        """k = 1: the tiles' logits; k = 4: the loss + gradient sweeps'
+        products (logits twice, dZ @ W_b.T, h_b.T @ dZ)."""
+        for r0 in range(0, n, tr):
+            hb = h[r0:r0 + tr]
+            for v0 in range(0, v, tc):
+                Wb = W[:, v0:v0 + tc]
+                zb = T[: hb.shape[0] * Wb.shape[1]].reshape(hb.shape[0], Wb.shape[1])
+                np.matmul(hb, Wb, out=zb)
+                if k == 4:
+                    np.matmul(hb, Wb, out=zb)
+                    np.matmul(zb, Wb.T, out=dh[r0:r0 + tr])
+                    np.matmul(hb.T, zb, out=dWb[:, v0:v0 + tc])
+
+    def forced_tiles(fn):
+        plan = _linear_ce._plan
+        _linear_ce._plan = lambda *a: (tr, tc)
+        try:
+            fn()
+        finally:
+            _linear_ce._plan = plan
+
     res = {}
     res["1 GEMM (loss floor)"] = median_s(gemm1, args.repeats)
     res["fastact loss"] = median_s(fa_loss, args.repeats)
     res["3 GEMMs (loss+grad floor)"] = median_s(gemm3, args.repeats)
     res["fastact loss+grad"] = median_s(fa_grad, args.repeats)
+    if args.tiles:
+        res[f"tiles {tr}x{tc}: 1 GEMM (tile loss floor)"] = median_s(lambda: tile_gemms(1),
+                                                                     args.repeats)
+        res[f"tiles {tr}x{tc}: fastact loss"] = median_s(lambda: forced_tiles(fa_loss),
+                                                         args.repeats)
+        res[f"tiles {tr}x{tc}: 4 GEMMs (tile loss+grad floor)"] = median_s(
+            lambda: tile_gemms(4), args.repeats)
+        res[f"tiles {tr}x{tc}: fastact loss+grad"] = median_s(lambda: forced_tiles(fa_grad),
+                                                              args.repeats)
     if not args.no_twin:
         res["NumPy twin loss+grad"] = median_s(tw_grad, args.repeats)
     if torch is not None:
@@ -157,8 +202,13 @@ def main(argv=None):
     print("| what | s | × floor |")
     print("|---|---:|---:|")
     for k, s in res.items():
-        floor = res["1 GEMM (loss floor)"] if "loss" in k and "grad" not in k and "fwd" not in k \
-            else res["3 GEMMs (loss+grad floor)"]
+        loss_only = "loss" in k and "grad" not in k and "fwd" not in k
+        if k.startswith("tiles"):
+            pre = k.split(":")[0]
+            floor = res[f"{pre}: 1 GEMM (tile loss floor)"] if loss_only \
+                else res[f"{pre}: 4 GEMMs (tile loss+grad floor)"]
+        else:
+            floor = res["1 GEMM (loss floor)"] if loss_only else res["3 GEMMs (loss+grad floor)"]
         print(f"| {k} | {s:.3f} | {s / floor:.2f} |")
     print()
     print(f"peak traced memory during fastact's loss+grad: {peak / 2**20:.1f} MiB; gradients "

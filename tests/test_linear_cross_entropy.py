@@ -320,7 +320,8 @@ def test_bench_script_runs(tmp_path):
     if not os.path.exists(script):
         pytest.skip("bench/ is not beside the tests")
     run = subprocess.run([sys.executable, script, "--n", "40", "--d", "8", "--v", "300",
-                          "--repeats", "1", "--chunk", "3000", "--no-torch"],
+                          "--repeats", "1", "--chunk", "6000", "--tiles", "--no-torch"],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "fastact loss+grad" in run.stdout and "peak traced memory" in run.stdout
+    assert "tiles 40x150: fastact loss+grad" in run.stdout
