@@ -24,15 +24,18 @@ Conventions shared by every function (each docstring adds its own):
   that fails, not necessarily the first in C order).
 * No ``out=``: results are lazy; write them with ``dask.array.store`` /
   ``to_zarr``, or compute them.
-* Reduction axes (softmax's groups, cross_entropy's class axis) must be
-  one chunk per block.  An input chunked along one is rechunked to one
-  chunk there, keeping its other chunks, with a :class:`RechunkWarning`.
-  Batch axes may be chunked in any way.
+* Reduction axes (softmax's groups, cross_entropy's class axis,
+  linear_cross_entropy's d axis of h) must be one chunk per block.  An
+  input chunked along one is rechunked to one chunk there, keeping its
+  other chunks, with a :class:`RechunkWarning`.  Batch axes may be chunked
+  in any way.
 * Results equal the in-memory function's: bit for bit for the element-wise
   and per-group ops, the per-sample losses and the gradients (but those of
   a weighted "mean": see :func:`cross_entropy_with_grad`); the
   ``"sum"``/``"mean"`` losses within the bound given in
-  :func:`cross_entropy` (blocks are summed separately and combined).
+  :func:`cross_entropy` (blocks are summed separately and combined);
+  :func:`linear_cross_entropy` within the bounds in its Notes (its logits
+  are BLAS products of each block's rows).
 * Threads: dask's threaded scheduler runs one task per core; each task
   calls fastact, and of concurrent calls only one at a time uses fastact's
   thread pool (the others run on their own thread), so the machine is not
@@ -83,6 +86,7 @@ __all__ = [
     "cross_entropy_with_grad",
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy_with_logits_with_grad",
+    "linear_cross_entropy",
     "RechunkWarning",
 ]
 
@@ -245,6 +249,12 @@ def _meta(ndim: int, dtype: Any) -> np.ndarray:
 def _one_per_block(a: da.Array) -> tuple[tuple[int, ...], ...]:
     """Chunks of an array holding one value per block of ``a``."""
     return tuple((1,) * len(c) for c in a.chunks)
+
+
+def _letters(ndim: int) -> str:
+    """The blockwise index of an array of ``ndim`` dims ("ab..."): one task
+    reading all its blocks when none of its letters is in the output's."""
+    return "".join(chr(ord("a") + d) for d in range(ndim))
 
 
 # ------------------------------------------------ softmax, log_softmax, logsumexp
@@ -842,12 +852,33 @@ def _sum_of_losses(losses: Any) -> Any:
     return np.sum(losses, dtype=np.float64)
 
 
+def _fsum(values: np.ndarray) -> float:
+    """The values' sum, correctly rounded (math.fsum) when they are finite;
+    with an inf or NaN among them their plain float64 sum (inf, or NaN for
+    inf - inf, where fsum raises), as fastact.linear_cross_entropy sums."""
+    flat = values.ravel()
+    if np.isfinite(flat).all():
+        return math.fsum(flat.tolist())
+    return float(np.sum(flat, dtype=np.float64))
+
+
 def _sum_partials(parts: np.ndarray) -> Any:
     """All blocks' loss sums added: correctly rounded for float64 (math.fsum:
     the same whatever the chunking), in longdouble for longdouble."""
     if parts.dtype == ck.LONGDOUBLE:
         return np.sum(parts, dtype=ck.LONGDOUBLE)
-    return math.fsum(parts.ravel().tolist())
+    return _fsum(parts)
+
+
+def _loss_of_parts(parts: da.Array, den: Optional[da.Array], *, reduction: str,
+                   result: np.dtype, count: Optional[int], token: str) -> da.Array:
+    """The "sum"/"mean" loss (a 0-d dask array) from the blocks' loss sums
+    ``parts`` (one element per block): one task adds them (_finish_loss) and
+    divides a "mean" by ``den`` (a 0-d dask array) or ``count``."""
+    args: list[Any] = [parts, _letters(parts.ndim)] + ([den, ""] if den is not None else [])
+    return da.blockwise(_finish_loss, "", *args, concatenate=True, reduction=reduction,
+                        result=result, count=count, dtype=result,
+                        meta=np.empty((), result), token=token)
 
 
 def _finish_loss(parts: np.ndarray, den: Any = None, *, reduction: str, result: np.dtype,
@@ -944,10 +975,18 @@ def _label_block(t: np.ndarray, *, ce: dict[str, Any], block_info: Any = None) -
     classes and counts (added exactly by _denominator)."""
     ax = ce["axis"]
     t = _labels(t, ax, block_info, 0, ce["C"], ce["ignore_index"], ce["sample_shape"])
-    t = t.astype(np.int64)  # checked: each in [0, C) or ignore_index
-    keep = t != ce["ignore_index"]
-    out = np.empty((1,) * (t.ndim + 1), dtype=object)
-    if not ce["weighted"]:
+    return _label_part(t, ce["ignore_index"], ce["weighted"], t.ndim + 1)
+
+
+def _label_part(t: np.ndarray, ignore_index: int, weighted: bool, ndim: int) -> np.ndarray:
+    """The part of the "mean" denominator of checked labels ``t`` (each in
+    [0, C) or ignore_index), an object array of ``ndim`` dims and one element:
+    their count but the ignored ones, or with weights their classes and
+    counts (added exactly by _denominator)."""
+    t = t.astype(np.int64)
+    keep = t != ignore_index
+    out = np.empty((1,) * ndim, dtype=object)
+    if not weighted:
         out.flat[0] = int(np.count_nonzero(keep))
     else:
         out.flat[0] = np.unique(t[keep], return_counts=True)
@@ -989,6 +1028,15 @@ def _denominator(parts: np.ndarray, *, C: int, weight: Optional[np.ndarray]) -> 
                          weights=np.concatenate(cnt).astype(np.float64) if cnt else None,
                          minlength=C)
     return np.float64(_exact_dot(counts.astype(np.float64), weight))
+
+
+def _global_denominator(parts: da.Array, C: int, weight: Optional[np.ndarray],
+                        token: str) -> da.Array:
+    """The "mean" denominator (a 0-d dask array) from the label blocks' parts
+    (_label_part): one task adds them (_denominator)."""
+    return da.blockwise(_denominator, "", parts, _letters(parts.ndim), concatenate=True, C=C,
+                        weight=weight, dtype=np.float64, meta=np.empty((), np.float64),
+                        token=token)
 
 
 def _scale(g: Any, den: Any, count: Optional[int], reduction: str) -> float:
@@ -1100,19 +1148,12 @@ class _CE:
         parts = da.map_blocks(_label_block, self.t, ce=self.kw, chunks=self.parts_chunks(),
                               dtype=object, meta=_meta(self.x.ndim, object),
                               token="fastact-ce-labels")
-        ind = "".join(chr(ord("a") + d) for d in range(self.x.ndim))
-        return da.blockwise(_denominator, "", parts, ind, concatenate=True, C=self.a.C,
-                            weight=self.a.weight, dtype=np.float64,
-                            meta=np.empty((), np.float64), token="fastact-ce-denominator")
+        return _global_denominator(parts, self.a.C, self.a.weight, "fastact-ce-denominator")
 
     def finish(self, parts: da.Array, den: Optional[da.Array]) -> da.Array:
         """The "sum"/"mean" loss from the blocks' partial sums (0-d dask array)."""
-        ind = "".join(chr(ord("a") + d) for d in range(self.x.ndim))
-        args: list[Any] = [parts, ind] + ([den, ""] if den is not None else [])
-        return da.blockwise(_finish_loss, "", *args, concatenate=True,
-                            reduction=self.a.reduction, result=self.a.result,
-                            count=self.kw["n_samples"], dtype=self.a.result,
-                            meta=np.empty((), self.a.result), token="fastact-ce-loss")
+        return _loss_of_parts(parts, den, reduction=self.a.reduction, result=self.a.result,
+                              count=self.kw["n_samples"], token="fastact-ce-loss")
 
 
 def cross_entropy(
@@ -1399,12 +1440,10 @@ def _bce(logits: Any, target: Any, weight: Any, pos_weight: Any, reduction: Any,
         g = (gl if gl is not None else gval) if gv.ndim == 0 else _secondary(gl, gv, xd.chunks)
     n = math.prod(a.x.shape)
     kw = dict(reduction=a.reduction, work=a.work, result=a.result, grad=grad, n=n)
-    ind = "".join(chr(ord("a") + d) for d in range(xd.ndim))
 
     def finish(parts: da.Array) -> da.Array:
-        return da.blockwise(_finish_loss, "", parts, ind, concatenate=True,
-                            reduction=a.reduction, result=a.result, count=n, dtype=a.result,
-                            meta=np.empty((), a.result), token="fastact-bce-loss")
+        return _loss_of_parts(parts, None, reduction=a.reduction, result=a.result, count=n,
+                              token="fastact-bce-loss")
 
     pdt = _partial_dtype(a.work)
     if not grad:
@@ -1550,3 +1589,392 @@ def binary_cross_entropy_with_logits_with_grad(
     True
     """
     return _bce(logits, target, weight, pos_weight, reduction, grad_loss, True)
+
+
+# ------------------------------------------------------ linear cross-entropy
+# Graph: every block of rows of h (its d axis unsplit) is one call of
+# fastact.linear_cross_entropy with reduction="none" on the whole W (bias,
+# class weights), each held once in the graph as one task the block tasks
+# share.  The "sum"/"mean" loss adds the blocks' exact loss sums as
+# cross_entropy's does (one task, math.fsum), the "mean" over the global
+# denominator formed first from the targets alone.  With the gradients the
+# same call per block gives its losses, its rows of dh and its partials of
+# dW and dbias (a W-sized array each): those are added by a tree of tasks
+# of up to ``split_every`` partials each (dask.array.reduction), never
+# concatenated.
+
+
+def _as_given(a: Any, name: str) -> tuple[Optional[da.Array], np.ndarray]:
+    """``(lazy, arr)`` as _input, but a concrete input as np.asarray gives it
+    (an ndarray, a masked one included, kept as is), for the in-memory op's
+    own checks and messages."""
+    if isinstance(a, da.Array):
+        return _input(a, name)
+    return None, a if isinstance(a, np.ndarray) else np.asarray(a)
+
+
+def _lce_validate(h: np.ndarray, W: np.ndarray, target: np.ndarray, bias: Optional[np.ndarray],
+                  grad_loss: Optional[np.ndarray], given_grad_loss: Any,
+                  kw: dict[str, Any]) -> np.dtype:
+    """Validate a linear_cross_entropy call as the in-memory op does (its
+    exceptions and messages), computing nothing: the in-memory op itself on
+    an empty batch (h's columns, W's shape; the inputs given as stand-ins
+    of their shape and dtype or as zero-row slices), and, when the target or
+    grad_loss does not fit h's N rows, on stand-ins of N rows (it raises
+    before computing).  The arguments are the concrete inputs or the lazy
+    ones' stand-ins (``given_grad_loss``: the concrete grad_loss as given,
+    for the op's own conversion); ``kw`` the other keyword arguments.
+    Returns the dtype of the results."""
+    lce = _fa.linear_cross_entropy
+    tiny_bias = None if bias is None else np.zeros(1, bias.dtype)
+    dt = lce(np.zeros((0, 1), h.dtype), np.zeros((1, 1), W.dtype), np.zeros(0, ck.I64),
+             bias=tiny_bias, reduction="none").dtype
+    # W as the dtype of the results: the op's cast of it is then no copy
+    w_probe = W if W.dtype == dt or isinstance(W, np.ma.MaskedArray) else _stand_in(W.shape, dt)
+    g_probe = given_grad_loss
+    if grad_loss is not None and grad_loss.ndim and kw["reduction"] == "none":
+        g_probe = _stand_in((0,), grad_loss.dtype)
+    lce(h[:0] if h.ndim else h, w_probe, _stand_in((0,), target.dtype), bias=bias,
+        grad_loss=g_probe, **kw)
+    N = h.shape[0]
+    bad_g = (grad_loss is not None and kw["return_grad"] and kw["reduction"] == "none"
+             and grad_loss.shape not in ((), (N,)))
+    if target.shape != (N,) or bad_g:
+        lce(_stand_in((N, h.shape[1]), dt), w_probe, _stand_in(target.shape, target.dtype),
+            bias=bias, grad_loss=given_grad_loss, **kw)  # raises
+    return np.dtype(dt)
+
+
+def _whole(lazy: Optional[da.Array], arr: np.ndarray, axes: tuple[int, ...], name: str,
+           dtype: Optional[np.dtype]) -> Any:
+    """An input every block task reads whole (W, bias, class weights): one
+    block (a NumPy input wrapped; a dask one split along ``axes`` rechunked,
+    with a RechunkWarning), cast to ``dtype``, as the Delayed of that block,
+    one task the block tasks share."""
+    a = _main(lazy, arr, axes, name)
+    if dtype is not None and a.dtype != dtype:
+        a = a.astype(dtype)
+    return a.to_delayed().ravel()[0]
+
+
+def _lce_labels(t: np.ndarray, V: int, ignore_index: int, start: int) -> None:
+    """linear_cross_entropy's IndexError for the first bad class index of the
+    block ``t`` of the targets, which starts at row ``start``: its position
+    in the whole target."""
+    bad = (t != ignore_index) & ((t < 0) | (t >= V))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise IndexError(f"target[{start + i}] = {int(t[i])} is outside [0, {V}) and is not "
+                         f"ignore_index ({ignore_index})")
+
+
+def _lce_label_block(t: np.ndarray, *, V: int, ignore_index: int, weighted: bool,
+                     block_info: Any = None) -> np.ndarray:
+    """A block of targets (a column) checked, as its part of the "mean"
+    denominator (_label_part)."""
+    t = t[:, 0]
+    _lce_labels(t, V, ignore_index, block_info[0]["array-location"][0][0])
+    return _label_part(t, ignore_index, weighted, 2)
+
+
+def _lce_block(h: np.ndarray, t: np.ndarray, den: Any, g: Any, W: np.ndarray,
+               bias: Optional[np.ndarray], weight: Optional[np.ndarray], *, lce: dict[str, Any],
+               V: int, reduction: str, grad: bool, block_info: Any = None) -> Any:
+    """fastact.linear_cross_entropy on a block of rows of h (``t``: their
+    targets as a column), with reduction="none": its per-sample losses as a
+    column ("none"), or their sum as an array of one element
+    ("sum"/"mean"); with ``grad`` the tuple of that, the block's dh, and
+    its partials of dW and dbias (float64; None without a bias) with a
+    leading axis of length 1.  Every row's upstream gradient is ``g``
+    ("none": a scalar or a column of per-sample values; None: 1), or for
+    "mean" ``g / den``, ``den`` the global denominator (a 0-d array)."""
+    t = t[:, 0]
+    gl = None
+    if grad:
+        if reduction == "none":
+            gl = g[:, 0] if isinstance(g, np.ndarray) and g.ndim else g
+        else:
+            gl = _scale(g, den, None, reduction)
+    try:
+        r = _fa.linear_cross_entropy(h, W, t, bias=bias, weight=weight, reduction="none",
+                                     return_grad=grad, grad_loss=gl, **lce)
+    except IndexError:
+        _lce_labels(t, V, lce["ignore_index"], block_info[0]["array-location"][0][0])
+        raise
+    losses = r[0] if grad else r
+    part = losses[:, None] if reduction == "none" else _block_sum(_fsum(losses), 2, losses.dtype)
+    if not grad:
+        return part
+    dbias = r[3].astype(np.float64)[None] if len(r) > 3 else None
+    return part, r[1], r[2][None], dbias
+
+
+def _keep_block(x: np.ndarray, axis: Any = None, keepdims: bool = True) -> np.ndarray:
+    return x
+
+
+def _add_blocks(blocks: Any, axis: Any = None, keepdims: bool = True,
+                dtype: Any = None) -> np.ndarray:
+    """The sum of a list of blocks of one shape (a step of _tree_sum): the
+    first two added into a new array, the others into it in place; the last
+    step (``keepdims`` False) drops the leading axis and casts to ``dtype``."""
+    items = blocks if isinstance(blocks, list) else [blocks]
+    total = items[0]
+    if len(items) > 1:
+        total = items[0] + items[1]
+        for b in items[2:]:
+            np.add(total, b, out=total)
+    if dtype is not None:
+        total = total.astype(dtype, copy=False)
+    return total if keepdims else total[0]
+
+
+def _tree_sum(parts: da.Array, dtype: np.dtype, split_every: Optional[int],
+              name: str) -> da.Array:
+    """The sum of the blocks of ``parts`` along its axis 0 (each of length
+    1 there), as ``dtype``: a tree of tasks adding up to ``split_every`` of
+    them each (dask.array.reduction; None: dask's ``split_every`` setting,
+    4 by default) in the dtype of the parts."""
+    return da.reduction(parts, _keep_block, _add_blocks, combine=_add_blocks, axis=0,
+                        dtype=dtype, split_every=split_every, concatenate=False,
+                        meta=_meta(parts.ndim - 1, dtype), name=name)
+
+
+def _split_every(value: Any) -> Optional[int]:
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError("split_every must be an int >= 2 or None; got a bool")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(f"split_every must be an int >= 2 or None; got "
+                        f"{type(value).__name__}") from None
+    if n < 2:
+        raise ValueError(f"split_every must be an int >= 2 or None; got {n}")
+    return n
+
+
+@_shared_doc
+def linear_cross_entropy(
+    h: Any,
+    W: Any,
+    target: Any,
+    *,
+    bias: Any = None,
+    transpose_W: bool = False,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    chunk: Optional[int] = None,
+    return_grad: bool = False,
+    grad_loss: Any = None,
+    split_every: Optional[int] = None,
+) -> Any:
+    """Cross-entropy of a linear classifier head, lazily, by blocks of rows.
+
+    ``fastact.linear_cross_entropy`` on every block of rows of ``h``: the
+    loss of ``cross_entropy(h @ W + bias, target)`` and, with
+    ``return_grad=True``, its gradients, without the ``(N, V)`` logits.
+    ``"none"`` gives the per-sample losses; ``"sum"`` and ``"mean"`` add the
+    blocks' loss sums, the mean over a global denominator.
+
+    Parameters
+    ----------
+    h : dask array or array_like of shape (N, d)
+        Hidden states, chunked in any way along N; along d one chunk (else
+        rechunked with a :class:`RechunkWarning`).  A NumPy array is wrapped
+        in blocks of rows (dask's "auto" size).
+    W : array_like or dask array of shape (d, V), or (V, d) with ``transpose_W``
+        The head's weight, read whole by every block task (one task of the
+        graph holds it; a dask array is rechunked to one block, with a
+        :class:`RechunkWarning` if split).
+    target : dask array or array_like of shape (N,)
+        Integer class indices, rechunked to h's rows.  Labels out of
+        ``[0, V)`` that are not ``ignore_index`` raise IndexError at compute
+        time, naming the label and its position in the whole target.
+    bias : array_like or dask array of shape (V,), optional
+        Added to every row of logits; held as ``W``.
+    transpose_W : bool, default False
+        As in ``fastact.linear_cross_entropy``: ``W`` (and ``dW``) as
+        ``(V, d)``.
+    weight : array_like of shape (V,), optional
+        Class weights, as in ``fastact.linear_cross_entropy``.  Concrete (a
+        dask array raises TypeError: compute it first).
+    ignore_index : int, default -100
+        As in ``fastact.linear_cross_entropy``.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        As in ``fastact.linear_cross_entropy``; the "mean" divides the sum of
+        all the losses by the global denominator (the weights of the
+        non-ignored targets, or their count), never a mean of block means.
+    label_smoothing : float, default 0.0
+        As in ``fastact.linear_cross_entropy``.
+    chunk : int, optional
+        Passed to every block's call: the most logits one block of its rows
+        holds at a time (default 2^23).
+    return_grad : bool, default False
+        Also return the gradients.
+    grad_loss : scalar, 0-d dask array or array, optional
+        The upstream gradient (``return_grad=True`` only), as in
+        ``fastact.linear_cross_entropy``: a scalar (a 0-d dask array too)
+        for ``"sum"``/``"mean"`` (default 1), a scalar or shape ``(N,)`` for
+        ``"none"`` (dask or NumPy, rechunked to h's rows).
+    split_every : int, optional
+        The most partials of ``dW`` (and ``dbias``) one task adds (at least
+        2); default dask's ``split_every`` setting (4).
+
+    Returns
+    -------
+    loss : dask.array.Array
+        ``"none"``: the per-sample losses, shape ``(N,)`` chunked as h's
+        rows; ``"sum"``/``"mean"``: a 0-d dask array that computes to a
+        NumPy scalar of the result dtype.
+    dh : dask.array.Array
+        Only with ``return_grad=True``: shape ``(N, d)``, chunked as h.
+    dW : dask.array.Array
+        Only with ``return_grad=True``: of W's shape, one block.
+    dbias : dask.array.Array
+        Only with ``return_grad=True`` and a ``bias``: shape ``(V,)``, one
+        block.
+
+    Raises
+    ------
+    {RAISES_GRAPH}
+    IndexError
+        At compute time, for a class index out of range: the in-memory op's
+        message with the label's position in the whole target (the first
+        bad label of the first block that fails).
+
+    See Also
+    --------
+    fastact.linear_cross_entropy : The in-memory op.
+    cross_entropy_with_grad : The loss and gradient of given logits.
+
+    Notes
+    -----
+    Validation runs the in-memory op on stand-ins of an empty batch (no
+    memory, nothing computed), so the graph is built only for calls the
+    in-memory op accepts, with its exceptions; a dask ``weight`` raises
+    TypeError as well.  Labels are values: they are checked by the block
+    tasks.
+
+    Each block's call computes its losses and gradients as the in-memory
+    op does on those rows (the same kernels; the per-sample upstream
+    gradient of a "mean" is ``grad_loss / D`` with ``D`` the same exact
+    global denominator, formed first from the targets alone: one small
+    task per block of targets and one that adds them): called on the same
+    rows, the in-memory op gives the same per-sample losses, ``dh`` and
+    partials bit for bit.  Over the whole batch, its logits are BLAS
+    products of its own blocks of rows, which may differ in their last bits
+    (as its results depend on ``chunk``); so may the per-sample losses and,
+    through them, the gradients (measured on small heads, d <= 64: the
+    losses within 2 ULP, the gradients within 25 ``eps`` of their terms'
+    magnitudes, e.g. ``|h|.T @ |dZ|`` for ``dW``).  The same goes for a W
+    at an unaligned address, on which NumPy's matmul does without BLAS (a
+    dask.distributed worker may hold one).  The "sum"/"mean" adds each
+    block's losses exactly
+    (``math.fsum``), then the blocks' sums exactly: within an ULP of the
+    in-memory op's single exact sum of the same losses (non-negative
+    ones).  ``dW`` adds the blocks' partials in the result dtype, as the
+    in-memory op adds its blocks' products, but in a tree, rounded
+    differently; ``dbias`` adds the blocks' (each rounded to the result
+    dtype) in float64.
+
+    Memory: every block task makes a W-sized ``dW`` partial, held until the
+    tree adds it: about (blocks in flight + ``split_every``) times W's size.
+    Compute the results together (``dask.compute(loss, dh, dW)``) so each
+    block's call runs once.
+
+    Examples
+    --------
+    >>> import dask
+    >>> rng = np.random.default_rng(0)
+    >>> h = rng.standard_normal((6, 4))
+    >>> W = rng.standard_normal((4, 10))
+    >>> t = np.array([1, 0, 9, 3, 3, 7])
+    >>> hd = da.from_array(h, chunks=(2, 4))
+    >>> loss = fd.linear_cross_entropy(hd, W, t)
+    >>> loss.shape
+    ()
+    >>> bool(np.isclose(loss.compute(), fa.linear_cross_entropy(h, W, t), rtol=1e-15, atol=0))
+    True
+    >>> loss, dh, dW = dask.compute(*fd.linear_cross_entropy(hd, W, t, return_grad=True))
+    >>> _, ref_dh, ref_dW = fa.linear_cross_entropy(h, W, t, return_grad=True)
+    >>> bool(np.allclose(dh, ref_dh) and np.allclose(dW, ref_dW))
+    True
+    """
+    hl, ha = _as_given(h, "h")
+    Wl, Wa = _as_given(W, "W")
+    tl, ta = _as_given(target, "target")
+    bl, ba = _as_given(bias, "bias") if bias is not None else (None, None)
+    gl, ga = _as_given(grad_loss, "grad_loss") if grad_loss is not None else (None, None)
+    if isinstance(weight, da.Array):
+        raise TypeError(
+            "weight must be an array_like of shape (V,), not a dask array "
+            "(class weights are small: pass weight.compute())"
+        )
+    every = _split_every(split_every)
+    kw = dict(transpose_W=transpose_W, weight=weight, ignore_index=ignore_index,
+              reduction=reduction, label_smoothing=label_smoothing, chunk=chunk,
+              return_grad=return_grad)
+    dt = _lce_validate(ha, Wa, ta, ba, ga, ga if gl is not None else grad_loss, kw)
+    V = Wa.shape[0] if transpose_W else Wa.shape[1]
+    ignore = operator.index(ignore_index)
+
+    hd = _main(hl, ha, (1,), "h")
+    rows = hd.chunks[0]
+    td = da.expand_dims(_secondary(tl, ta, (rows,)), 1)
+    Wx = _whole(Wl, Wa, (0, 1), "W", dt)
+    bx = None if ba is None else _whole(bl, ba, (0,), "bias", dt)
+    wx = None if weight is None else _whole(None, np.asarray(weight), (0,), "weight", None)
+    den = None
+    if reduction == "mean":
+        parts = da.map_blocks(_lce_label_block, td, V=V, ignore_index=ignore,
+                              weighted=weight is not None, chunks=_one_per_block(td),
+                              dtype=object, meta=_meta(2, object), token="fastact-lce-labels")
+        w64 = None if weight is None else np.asarray(weight, dtype=np.float64)
+        den = _global_denominator(parts, V, w64, "fastact-lce-denominator")
+    block_kw = dict(lce=dict(transpose_W=bool(transpose_W), ignore_index=ignore,
+                             label_smoothing=label_smoothing, chunk=chunk),
+                    V=V, reduction=reduction, grad=bool(return_grad))
+    # the block tasks' losses: a column per block ("none") or one sum each
+    none = reduction == "none"
+    part_chunks = (rows, (1,)) if none else _one_per_block(hd)
+    part_dtype = dt if none else _partial_dtype(dt)
+
+    def loss_of(parts: da.Array) -> da.Array:
+        if none:
+            return parts[:, 0]
+        return _loss_of_parts(parts, den, reduction=reduction, result=dt, count=None,
+                              token="fastact-lce-loss")
+
+    if not return_grad:
+        return loss_of(da.map_blocks(_lce_block, hd, td, None, None, Wx, bx, wx,
+                                     chunks=part_chunks, dtype=part_dtype,
+                                     meta=_meta(2, part_dtype), token="fastact-lce",
+                                     **block_kw))
+    g: Any = None
+    if ga is not None:
+        if none and ga.ndim:
+            g = da.expand_dims(_secondary(gl, ga, (rows,)), 1)
+        else:
+            g = gl if gl is not None else float(np.asarray(ga, dtype=np.float64))
+    both = da.map_blocks(_lce_block, hd, td, den, g, Wx, bx, wx, dtype=object,
+                         meta=_meta(2, object), token="fastact-lce-grad", **block_kw)
+
+    def item(k: int, chunks: Chunks, dtype: np.dtype, token: str, **extra: Any) -> da.Array:
+        return both.map_blocks(operator.getitem, k, chunks=chunks, dtype=dtype,
+                               meta=_meta(len(chunks), dtype), token=token, **extra)
+
+    one = ((1,) * len(rows),)
+    loss = loss_of(item(0, part_chunks, part_dtype, "fastact-lce-loss-part"))
+    dh = item(1, hd.chunks, dt, "fastact-lce-dh")
+    dW_parts = item(2, one + tuple((s,) for s in Wa.shape), dt, "fastact-lce-dW-part",
+                    new_axis=[2])
+    dW = _tree_sum(dW_parts, dt, every, "fastact-lce-dW")
+    if ba is None:
+        return loss, dh, dW
+    dbias = _tree_sum(item(3, one + ((V,),), np.dtype(np.float64), "fastact-lce-dbias-part"),
+                      dt, every, "fastact-lce-dbias")
+    return loss, dh, dW, dbias

@@ -3,7 +3,7 @@
 # arrays (dask's Array carries no dtype parameter: the result dtype follows
 # the in-memory function's rules, fastact/numpy_impl.pyi); the "sum"/"mean"
 # losses are 0-d dask arrays.  No out= (the results are lazy).
-from typing import Literal, Optional, Union
+from typing import Literal, Optional, Union, overload
 
 from dask.array import Array
 from dask.array.core import PerformanceWarning
@@ -66,3 +66,39 @@ def binary_cross_entropy_with_logits_with_grad(
     reduction: _Reduction = ...,
     grad_loss: Optional[_In] = ...,
 ) -> tuple[Array, Array]: ...
+# the loss of a linear head, h @ W (+ bias), by blocks of rows of h: the
+# loss alone, or (loss, dh, dW) / (loss, dh, dW, dbias) with return_grad=True
+@overload
+def linear_cross_entropy(
+    h: _In,
+    W: _In,
+    target: _In,
+    *,
+    bias: Optional[_In] = ...,
+    transpose_W: bool = ...,
+    weight: Optional[ArrayLike] = ...,
+    ignore_index: int = ...,
+    reduction: _Reduction = ...,
+    label_smoothing: float = ...,
+    chunk: Optional[int] = ...,
+    return_grad: Literal[False] = ...,
+    grad_loss: None = ...,
+    split_every: Optional[int] = ...,
+) -> Array: ...
+@overload
+def linear_cross_entropy(
+    h: _In,
+    W: _In,
+    target: _In,
+    *,
+    bias: Optional[_In] = ...,
+    transpose_W: bool = ...,
+    weight: Optional[ArrayLike] = ...,
+    ignore_index: int = ...,
+    reduction: _Reduction = ...,
+    label_smoothing: float = ...,
+    chunk: Optional[int] = ...,
+    return_grad: Literal[True],
+    grad_loss: Optional[_In] = ...,
+    split_every: Optional[int] = ...,
+) -> tuple[Array, ...]: ...
