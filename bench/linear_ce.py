@@ -5,23 +5,27 @@ memory.
 At one size (default N=2048, d=512, V=64000 float32: logits of 500 MiB that
 are never formed), median seconds of a few runs of:
 
-* ``1 GEMM``: ``h @ W`` in the blocks linear_cross_entropy uses (the loss's
-  floor), ``3 GEMMs``: per block ``Z = h_b @ W``, ``Z @ W.T`` and
-  ``h_b.T @ Z`` (the floor of the loss with its gradients);
-* fastact's ``linear_cross_entropy`` (native), loss only and with the
-  gradients, and the NumPy twin's;
-* with ``--tiles``, the same chunk in vocabulary tiles (the regime
-  ``_linear_ce._plan`` picks when rows do not fit), forced for the
-  comparison: the loss, the loss with the gradients (four GEMMs) and their
-  floors ``1 GEMM`` / ``4 GEMMs`` in those tiles;
+* the floors, per block shape at the chunk: row blocks of ``chunk // V``
+  whole rows and vocabulary tiles of about sqrt(chunk) x sqrt(chunk) (the
+  two regimes of ``_linear_ce._plan``): ``1 GEMM`` (``h_b @ W_b``, the
+  loss's floor) and ``3 GEMMs`` (``h_b @ W_b``, ``Z @ W_b.T``,
+  ``h_b.T @ Z``: the floor with the gradients) in each, and ``4 GEMMs``
+  in tiles (the logits formed again in the backward sweep);
+* fastact's ``linear_cross_entropy`` (native) as the library plans it,
+  loss only and with the gradients, and the NumPy twin's;
+* with ``--regimes``, fastact in each regime, forced, at the same chunk;
 * PyTorch (if installed): ``F.linear`` + ``F.cross_entropy``, forward and
   backward through autograd, with the logits materialised;
 
-and the peak memory traced (tracemalloc) during fastact's forward+backward,
-above the gradients' own size, against the logits' size (goal: <= 10%).
+each against the smaller floor of its kind (loss: 1 GEMM, with the
+gradients: 3 GEMMs) and the peak memory traced (tracemalloc) during
+fastact's forward+backward, above the gradients' own size, against the
+logits' size (goal: <= 10%).  The floors' products are written, not added
+into dh and dW: a little under the real work.
 
 Usage:  python bench/linear_ce.py [--n 2048 --d 512 --v 64000] [--dtype float32]
-        [--threads 1] [--repeats 3] [--chunk ELEMENTS] [--tiles] [--no-torch]
+        [--threads 1] [--repeats 3] [--chunk ELEMENTS] [--regimes] [--no-torch]
+        [--no-twin]
 """
 
 from __future__ import annotations
@@ -65,17 +69,16 @@ def main(argv=None):
                     help="fastact, BLAS (threadpoolctl) and torch threads (default: as set)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--chunk", type=int, default=None, help="logits per block (default: fastact's)")
-    ap.add_argument("--tiles", action="store_true",
-                    help="also time the vocabulary-tile regime at the same chunk")
+    ap.add_argument("--regimes", action="store_true",
+                    help="also time fastact in each regime, forced, at the same chunk")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--no-twin", action="store_true")
     args = ap.parse_args(argv)
     n, d, v, dt = args.n, args.d, args.v, np.dtype(args.dtype)
     chunk = args.chunk or _linear_ce.DEFAULT_CHUNK
-    rows, cols = _linear_ce._plan(n, v, chunk, True)
-    if cols != v:
-        raise SystemExit(f"chunk {chunk}: fewer than {_linear_ce.MIN_GRAD_ROWS} rows of V={v} "
-                         "fit; the row-block floors below assume whole rows")
+    rows = max(1, min(n, chunk // v))  # row blocks (whole rows; none below V)
+    tr = max(1, min(n, int(np.sqrt(chunk))))  # vocabulary tiles
+    tc = max(1, min(v, chunk // tr))
 
     limiter = None
     torch = None
@@ -98,72 +101,61 @@ def main(argv=None):
     h = rng.standard_normal((n, d), dtype=np.float64).astype(dt)
     W = (rng.standard_normal((d, v), dtype=np.float64) / np.sqrt(d)).astype(dt)
     t = rng.integers(0, v, n)
-    Z = np.empty((min(rows, n), v), dt)
+    buf = np.empty(max(min(rows, n) * v, tr * tc), dt)
     dh = np.empty((n, d), dt)
     dWb = np.empty((d, v), dt)
 
-    def gemm1():
-        for r0 in range(0, n, rows):
-            np.matmul(h[r0:r0 + rows], W, out=Z[: min(rows, n - r0)])
+    def gemms(br, bc, k):
+        """The products of blocks of br rows x bc classes: k = 1 the logits;
+        3 also dZ @ W_b.T and h_b.T @ dZ; 4 the logits formed twice."""
+        for r0 in range(0, n, br):
+            hb = h[r0:r0 + br]
+            for v0 in range(0, v, bc):
+                Wb = W[:, v0:v0 + bc]
+                zb = buf[: hb.shape[0] * Wb.shape[1]].reshape(hb.shape[0], Wb.shape[1])
+                for _ in range(1 if k < 4 else 2):
+                    np.matmul(hb, Wb, out=zb)
+                if k >= 3:
+                    np.matmul(zb, Wb.T, out=dh[r0:r0 + br])
+                    np.matmul(hb.T, zb, out=dWb[:, v0:v0 + bc])
 
-    def gemm3():
-        for r0 in range(0, n, rows):
-            zb = Z[: min(rows, n - r0)]
-            hb = h[r0:r0 + rows]
-            np.matmul(hb, W, out=zb)
-            np.matmul(zb, W.T, out=dh[r0:r0 + rows])
-            np.matmul(hb.T, zb, out=dWb)
-
-    def fa_loss():
-        fastact.linear_cross_entropy(h, W, t, chunk=chunk)
-
-    def fa_grad():
-        fastact.linear_cross_entropy(h, W, t, chunk=chunk, return_grad=True)
+    def fa(grad, plan=None):
+        def call():
+            saved = _linear_ce._plan
+            if plan is not None:
+                _linear_ce._plan = lambda *a: plan
+            try:
+                fastact.linear_cross_entropy(h, W, t, chunk=chunk, return_grad=grad)
+            finally:
+                _linear_ce._plan = saved
+        return call
 
     def tw_grad():
         twin.linear_cross_entropy(h, W, t, chunk=chunk, return_grad=True)
 
-    # the tile regime's shape at this chunk (what _plan gives when no row fits)
-    tr = max(1, min(n, int(np.sqrt(chunk))))
-    tc = max(1, min(v, chunk // tr))
-    T = np.empty(tr * tc, dt)
-
-    def tile_gemms(k):
-        """k = 1: the tiles' logits; k = 4: the loss + gradient sweeps'
-        products (logits twice, dZ @ W_b.T, h_b.T @ dZ)."""
-        for r0 in range(0, n, tr):
-            hb = h[r0:r0 + tr]
-            for v0 in range(0, v, tc):
-                Wb = W[:, v0:v0 + tc]
-                zb = T[: hb.shape[0] * Wb.shape[1]].reshape(hb.shape[0], Wb.shape[1])
-                np.matmul(hb, Wb, out=zb)
-                if k == 4:
-                    np.matmul(hb, Wb, out=zb)
-                    np.matmul(zb, Wb.T, out=dh[r0:r0 + tr])
-                    np.matmul(hb.T, zb, out=dWb[:, v0:v0 + tc])
-
-    def forced_tiles(fn):
-        plan = _linear_ce._plan
-        _linear_ce._plan = lambda *a: (tr, tc)
-        try:
-            fn()
-        finally:
-            _linear_ce._plan = plan
-
+    shapes = {}  # the regimes' block shapes at this chunk
+    if chunk >= v:
+        shapes["row blocks"] = (rows, v)
+    if tc < v:
+        shapes["tiles"] = (tr, tc)
+    planned = {g: _linear_ce._plan(n, v, chunk, g) for g in (False, True)}
     res = {}
-    res["1 GEMM (loss floor)"] = median_s(gemm1, args.repeats)
-    res["fastact loss"] = median_s(fa_loss, args.repeats)
-    res["3 GEMMs (loss+grad floor)"] = median_s(gemm3, args.repeats)
-    res["fastact loss+grad"] = median_s(fa_grad, args.repeats)
-    if args.tiles:
-        res[f"tiles {tr}x{tc}: 1 GEMM (tile loss floor)"] = median_s(lambda: tile_gemms(1),
-                                                                     args.repeats)
-        res[f"tiles {tr}x{tc}: fastact loss"] = median_s(lambda: forced_tiles(fa_loss),
-                                                         args.repeats)
-        res[f"tiles {tr}x{tc}: 4 GEMMs (tile loss+grad floor)"] = median_s(
-            lambda: tile_gemms(4), args.repeats)
-        res[f"tiles {tr}x{tc}: fastact loss+grad"] = median_s(lambda: forced_tiles(fa_grad),
-                                                              args.repeats)
+    floors = {1: [], 3: []}
+    for name, (br, bc) in shapes.items():
+        for k in (1, 3, 4) if bc < v else (1, 3):
+            key = f"{k} GEMM{'s' if k > 1 else ''}, {name} {br}x{bc}"
+            res[key] = median_s(lambda: gemms(br, bc, k), args.repeats)
+            if k in floors:
+                floors[k].append(res[key])
+    for g in (False, True):
+        br, bc = planned[g]
+        res[f"fastact {'loss+grad' if g else 'loss'} (planned: "
+            f"{'row blocks' if bc == v else 'tiles'} {br}x{bc})"] = median_s(fa(g), args.repeats)
+    if args.regimes:
+        for name, plan in shapes.items():
+            for g in (False, True):
+                res[f"fastact {'loss+grad' if g else 'loss'}, {name} {plan[0]}x{plan[1]} "
+                    "forced"] = median_s(fa(g, plan), args.repeats)
     if not args.no_twin:
         res["NumPy twin loss+grad"] = median_s(tw_grad, args.repeats)
     if torch is not None:
@@ -195,21 +187,18 @@ def main(argv=None):
     except ImportError:
         level = "none (NumPy backend)"
 
-    print(f"linear_cross_entropy {dt.name} N={n} d={d} V={v} (logits {logits / 2**20:.0f} MiB, "
-          f"blocks of {min(rows, n)} rows), threads={args.threads or 'default'}, "
-          f"median of {args.repeats}; kernel level {level}")
+    print(f"linear_cross_entropy {dt.name} N={n} d={d} V={v} (logits {logits / 2**20:.0f} MiB), "
+          f"chunk {chunk}, threads={args.threads or 'default'}, median of {args.repeats}; "
+          f"kernel level {level}")
     print()
     print("| what | s | × floor |")
     print("|---|---:|---:|")
     for k, s in res.items():
-        loss_only = "loss" in k and "grad" not in k and "fwd" not in k
-        if k.startswith("tiles"):
-            pre = k.split(":")[0]
-            floor = res[f"{pre}: 1 GEMM (tile loss floor)"] if loss_only \
-                else res[f"{pre}: 4 GEMMs (tile loss+grad floor)"]
-        else:
-            floor = res["1 GEMM (loss floor)"] if loss_only else res["3 GEMMs (loss+grad floor)"]
-        print(f"| {k} | {s:.3f} | {s / floor:.2f} |")
+        if "GEMM" in k:
+            print(f"| {k} | {s:.3f} | |")
+            continue
+        grad = "grad" in k or "fwd" in k
+        print(f"| {k} | {s:.3f} | {s / min(floors[3] if grad else floors[1]):.2f} |")
     print()
     print(f"peak traced memory during fastact's loss+grad: {peak / 2**20:.1f} MiB; gradients "
           f"{grads / 2**20:.1f} MiB; above them {(peak - grads) / 2**20:.1f} MiB = "

@@ -36,8 +36,12 @@ DEFAULT_CHUNK = 1 << 23
 #: (column or row slices of dW: never a dW-sized temporary).
 _ACC_ELEMENTS = 1 << 20
 #: Fewest rows of the whole vocabulary per block for the row-block regime
-#: with the gradients; below it, vocabulary tiles (see _plan).
-MIN_GRAD_ROWS = 16
+#: with the gradients (when the batch has more): each row block reads W
+#: twice and adds into dW, so short blocks are bound by memory.  At N=2048,
+#: d=512, V=64000 float32, 2 threads (AVX2-only EPYC, alternating runs),
+#: vocabulary tiles took 0.73x the row blocks' time at 65 rows a block,
+#: 0.82x at 131, 1.09x at 262.
+MIN_GRAD_ROWS = 256
 _REDUCTIONS = ("none", "sum", "mean")
 
 
@@ -76,17 +80,20 @@ def _chunk(chunk: Any) -> int:
 
 
 def _plan(N: int, V: int, chunk: int, return_grad: bool) -> tuple[int, int]:
-    """``(rows, cols)`` of a block: whole rows of the vocabulary
-    (``cols == V``) when ``chunk`` holds enough of them (one for the loss,
-    MIN_GRAD_ROWS with the gradients, whose vocabulary tiles cost a fourth
-    GEMM), else tiles of about sqrt(chunk) x sqrt(chunk) (all N rows when
-    fewer): each tile reads its block of W once per tile row, and its rows
-    of h once per tile column, so square tiles read the least."""
+    """``(rows, cols)`` of a block.  Tiles of about sqrt(chunk) x sqrt(chunk)
+    (all N rows when fewer) read the least memory: a tile reads its block of
+    W once per tile row and its rows of h once per tile column.  Row blocks
+    (``cols == V``, as many rows as fit) when such tiles would span the
+    whole vocabulary anyway, and with the gradients (whose tiles cost a
+    fourth GEMM) when at least min(N, MIN_GRAD_ROWS) rows fit.  The loss
+    alone in tiles took 0.73-0.94x the time of row blocks (bench/linear_ce.py
+    sizes, chunks 2^22-2^24)."""
     full = chunk // max(V, 1)
-    if full >= (MIN_GRAD_ROWS if return_grad else 1):
-        return max(1, full), V
     rows = max(1, min(N, math.isqrt(chunk)))
-    return rows, max(1, min(V, chunk // rows))
+    cols = max(1, min(V, chunk // rows))
+    if cols == V or (return_grad and full >= min(N, MIN_GRAD_ROWS)):
+        return max(1, min(N, full)), V
+    return rows, cols
 
 
 def _targets(target: Any, N: int, V: int, ignore_index: Any) -> tuple[np.ndarray, int]:

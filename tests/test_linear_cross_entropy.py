@@ -15,11 +15,19 @@ from _ref import nonfinite_pattern_equal, ref_cross_entropy, ulp_error
 
 N, D, V = 13, 7, 37
 IGNORE = -100
-# Vocabulary tiles of 1 x 3 and 7 x 7 (13 = 7 + 6 rows, 37 = 5 * 7 + 2
-# classes); row blocks (loss) of 3 (13 = 4 * 3 + 1) and 13 rows, which with
-# the gradients (fewer than MIN_GRAD_ROWS whole rows) are tiles of 3 x 37
-# and 13 x 37; the default (one block).  Tiles of one class: the tests below.
-CHUNKS = [3, 50, 3 * V + 5, 13 * V, None]
+# Blocks (rows, classes) forced on _linear_ce._plan: row blocks of 3 rows
+# (13 = 4 * 3 + 1) and of all 13; vocabulary tiles of 1 x 3, 7 x 7 (13 = 7 +
+# 6 rows, 37 = 5 * 7 + 2 classes) and 13 x 10; and what the default chunk
+# plans (None).  _plan itself: test_plan.
+PLANS = [(3, V), (13, V), (1, 3), (7, 7), (13, 10), None]
+
+
+@pytest.fixture
+def plan(request, monkeypatch):
+    from fastact import _linear_ce
+    if request.param is not None:
+        monkeypatch.setattr(_linear_ce, "_plan", lambda *args: request.param)
+    return request.param
 
 
 def _problem(dtype, seed=0, n=N, d=D, v=V):
@@ -49,8 +57,8 @@ def _close(a, b, dtype, what):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("weighted,smoothing", [(False, 0.0), (True, 0.0), (True, 0.2), (False, 0.1)])
-@pytest.mark.parametrize("chunk", CHUNKS)
-def test_matches_the_materialised_logits(module, dtype, reduction, weighted, smoothing, chunk):
+@pytest.mark.parametrize("plan", PLANS, indirect=True)
+def test_matches_the_materialised_logits(module, dtype, reduction, weighted, smoothing, plan):
     h, W, b, t, w = _problem(dtype)
     opts = dict(weight=w if weighted else None, ignore_index=IGNORE, reduction=reduction,
                 label_smoothing=smoothing)
@@ -59,12 +67,12 @@ def test_matches_the_materialised_logits(module, dtype, reduction, weighted, smo
         Z = h @ W + (b if with_bias else 0)
         l_ref, dZ = module.cross_entropy_with_grad(Z, t, **opts)
         Wg = W.T.copy() if transpose else W
-        what = f"{reduction} bias={with_bias} transpose_W={transpose} chunk={chunk}"
+        what = f"{reduction} bias={with_bias} transpose_W={transpose} plan={plan}"
         loss = module.linear_cross_entropy(h, Wg, t, bias=bias, transpose_W=transpose,
-                                           chunk=chunk, **opts)
+                                           **opts)
         _close(loss, l_ref, dtype, what + ": loss")
         res = module.linear_cross_entropy(h, Wg, t, bias=bias, transpose_W=transpose,
-                                          chunk=chunk, return_grad=True, **opts)
+                                          return_grad=True, **opts)
         assert len(res) == (4 if with_bias else 3)
         _close(res[0], l_ref, dtype, what + ": loss with grads")
         _close(res[1], dZ @ W.T, dtype, what + ": dh")
@@ -86,15 +94,33 @@ def test_reduced_loss_within_a_few_ulp(module, dtype, reduction):
 
 def test_plan():
     from fastact._linear_ce import MIN_GRAD_ROWS, _plan
-    # whole rows of the vocabulary while the chunk holds them (with the
-    # gradients: MIN_GRAD_ROWS of them), else tiles of about sqrt(chunk)
-    assert _plan(2048, 64000, 1 << 23, False) == (131, 64000)
-    assert _plan(2048, 64000, 1 << 23, True) == (131, 64000)
+    # tiles of about sqrt(chunk) (all N rows when fewer) ...
+    assert _plan(2048, 64000, 1 << 23, False) == (2048, 4096)
+    assert _plan(2048, 64000, 1 << 23, True) == (2048, 4096)
     assert _plan(100, 1000, 999, False) == (31, 32)
-    assert _plan(100, 1000, (MIN_GRAD_ROWS - 1) * 1000, True) == (100, 150)
-    assert _plan(100, 1000, MIN_GRAD_ROWS * 1000, True) == (MIN_GRAD_ROWS, 1000)
     assert _plan(5, 10**6, 1 << 20, True) == (5, 209715)
     assert _plan(3, 7, 1, True) == (1, 1)
+    # ... but row blocks, as many rows as fit, where such tiles would hold
+    # whole rows anyway (here 2896 x 1000) ...
+    assert _plan(10**5, 1000, 1 << 23, False) == (8388, 1000)
+    assert _plan(100, 64000, 1 << 23, False) == (100, 64000)
+    # ... and with the gradients where min(N, MIN_GRAD_ROWS) rows fit
+    assert _plan(2048, 64000, MIN_GRAD_ROWS * 64000, True) == (MIN_GRAD_ROWS, 64000)
+    assert _plan(2048, 64000, MIN_GRAD_ROWS * 64000 - 1, True)[1] < 64000
+    assert _plan(100, 10**5, 100 * 10**5, True) == (100, 10**5)
+    assert _plan(100, 10**5, 100 * 10**5 - 1, True)[1] < 10**5
+
+
+@pytest.mark.parametrize("chunk", [1, 50, 3 * V + 5, 13 * V, 1 << 23])
+def test_chunk_gives_the_same_result(module, chunk):
+    # whatever the chunk plans, the result of the materialised logits
+    h, W, b, t, w = _problem(np.float64)
+    opts = dict(weight=w, ignore_index=IGNORE, label_smoothing=0.1)
+    l_ref, dZ = module.cross_entropy_with_grad(h @ W + b, t, **opts)
+    res = module.linear_cross_entropy(h, W, t, bias=b, chunk=chunk, return_grad=True, **opts)
+    for got, want, what in zip(res, (l_ref, dZ @ W.T, h.T @ dZ, dZ.sum(axis=0)),
+                               ("loss", "dh", "dW", "dbias")):
+        _close(got, want, np.float64, f"chunk={chunk}: {what}")
 
 
 def _exact_logits(dtype, n, v, seed):
@@ -282,32 +308,38 @@ def _peak_above(fn):
     return res, peak - before
 
 
-def test_memory_bounded_by_the_chunk(module):
+def test_memory_bounded_by_the_chunk(module, monkeypatch):
     # N x V logits of 64 MiB are never formed.  Native: with gradients the
     # traced peak stays within the gradients' own size plus 10% of the
-    # logits' (one 4 MiB block, the dW slices' temporary, per-sample
-    # arrays; measured 1.0-1.3 blocks).  The twin's loss functions compute
-    # a float32 block in float64 with temporaries: measured 7.3 blocks for
+    # logits' (one 4 MiB block, the dh / dW sums' temporaries, per-sample
+    # arrays), in either regime.  The twin's loss functions compute a
+    # float32 row block in float64 with temporaries: measured 7.3 blocks for
     # the loss, 13.3 with the gradients, whatever the chunk: still bounded
     # by the chunk, not by N x V.
+    from fastact import _linear_ce
     n, d, v = 1024, 16, 16384
     h, W, b, t, w = _problem(np.float32, seed=11, n=n, d=d, v=v)
     logits, chunk = n * v * 4, 1 << 20
     native = module.__name__ == "fastact" and module.BACKEND == "native"
     bound = logits // 10 if native else 16 * chunk * 4
+    plan = _linear_ce._plan
     for grad in (False, True):
-        res, peak = _peak_above(lambda: module.linear_cross_entropy(
-            h, W, t, return_grad=grad, chunk=chunk))
-        grads = res[1].nbytes + res[2].nbytes if grad else 0
-        assert peak <= grads + bound, (grad, peak, grads, bound)
-        # vocabulary tiles (90 x 91) of a chunk of half a row
+        for forced in ((64, v), None):  # row blocks; the plan's 1024 x 1024 tiles
+            monkeypatch.setattr(_linear_ce, "_plan", (lambda *a: forced) if forced else plan)
+            res, peak = _peak_above(lambda: module.linear_cross_entropy(
+                h, W, t, return_grad=grad, chunk=chunk))
+            grads = res[1].nbytes + res[2].nbytes if grad else 0
+            assert peak <= grads + bound, (grad, forced, peak, grads, bound)
+            if not native and forced:  # a quarter of the chunk, a quarter of the memory
+                monkeypatch.setattr(_linear_ce, "_plan", lambda *a: (16, v))
+                _, small = _peak_above(lambda: module.linear_cross_entropy(
+                    h, W, t, return_grad=grad, chunk=chunk // 4))
+                assert small - grads <= (peak - grads) / 3, (grad, small, peak)
+        monkeypatch.setattr(_linear_ce, "_plan", plan)
+        # tiles of a chunk of half a row (90 x 91)
         _, tiles = _peak_above(lambda: module.linear_cross_entropy(
             h, W, t, return_grad=grad, chunk=v // 2))
         assert tiles <= grads + bound, (grad, tiles, grads, bound)
-        if not native:  # and a quarter of the chunk, a quarter of the memory
-            _, small = _peak_above(lambda: module.linear_cross_entropy(
-                h, W, t, return_grad=grad, chunk=chunk // 4))
-            assert small - grads <= (peak - grads) / 3, (grad, small, peak)
 
 
 def test_bench_script_runs(tmp_path):
@@ -320,8 +352,9 @@ def test_bench_script_runs(tmp_path):
     if not os.path.exists(script):
         pytest.skip("bench/ is not beside the tests")
     run = subprocess.run([sys.executable, script, "--n", "40", "--d", "8", "--v", "300",
-                          "--repeats", "1", "--chunk", "6000", "--tiles", "--no-torch"],
+                          "--repeats", "1", "--chunk", "6000", "--regimes", "--no-torch"],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "fastact loss+grad" in run.stdout and "peak traced memory" in run.stdout
-    assert "tiles 40x150: fastact loss+grad" in run.stdout
+    assert "fastact loss+grad, tiles 40x150 forced" in run.stdout
+    assert "fastact loss+grad, row blocks 20x300 forced" in run.stdout
