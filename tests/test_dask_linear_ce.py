@@ -21,7 +21,7 @@ dask = pytest.importorskip("dask")
 
 import fastact as fa  # noqa: E402
 import fastact.dask as fd  # noqa: E402
-from test_dask import _same_error  # noqa: E402
+from test_dask import _same_error, _ulps, client  # noqa: E402,F401  (client: a fixture)
 
 F32, F64 = np.float32, np.float64
 RNG = np.random.default_rng(20270301)
@@ -47,16 +47,6 @@ def _case(dtype, n=N, d=D, v=V, *, ignored_block=None):
     if ignored_block is not None:
         t[ignored_block] = -100
     return h, W, b, w, t
-
-
-def _ulps(got, want):
-    g = np.asarray(got, dtype=np.float64)
-    w = np.asarray(want)
-    same = (np.isnan(g) & np.isnan(w)) | (g == w)
-    sp = np.spacing(np.abs(w)).astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        d = np.where(same, 0.0, np.abs(g - w.astype(np.float64)) / sp)
-    return float(np.max(d)) if d.size else 0.0
 
 
 def _terms(h, W, t, bias, transpose_W, grad_loss, **kw):
@@ -502,21 +492,6 @@ def test_bad_labels_raise_at_compute_with_their_global_position():
 
 
 # ------------------------------------------------ dask.distributed LocalCluster
-
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
-        c = distributed.Client(cluster, set_as_default=False)
-    try:
-        yield c
-    finally:
-        c.close()
-        cluster.close()
-
 
 def test_distributed_equals_threaded(client):
     h, W, b, w, t = _case(F32)
