@@ -233,8 +233,8 @@ def _run(
     WW = WW.astype(dt, copy=False)
     if bb is not None:
         bb = bb.astype(dt, copy=False)
-    head = _Head(hh, WW.T if transpose_W else WW, bb, np.ascontiguousarray(a.target), ignore, a.weight, a.eps, dt,
-                 bool(transpose_W))
+    head = _Head(hh, WW.T if transpose_W else WW, bb, np.ascontiguousarray(a.target), ignore,
+                 a.weight, a.eps, dt, bool(transpose_W))
 
     # the upstream gradient of each sample (the loss of a "mean" is the sum
     # over the samples divided by D, the forward's denominator)
