@@ -401,7 +401,7 @@ void fa_masked_reduce(int op, int dtype, const void *x, void *y, const fa_mask_v
 }
 
 /* ------------------------------------------------ vocabulary blocks
- * Blocks of about FA_CE_BLOCK_ELEMS elements of whole rows; each row is
+ * The loss entries' blocks of rows (loss_rows_per_block); each row is
  * computed on its own, so the split changes no result. */
 typedef struct {
     const fa_ce_block_fns *f;
@@ -443,7 +443,7 @@ static void ce_block_grad_blocks(void *ctx, size_t b, size_t e)
 static void run_ce_block(ce_block_job *j, fa_task_fn fn)
 {
     size_t n = j->n ? j->n : 1;
-    j->rows_per_block = FA_CE_BLOCK_ELEMS / n ? FA_CE_BLOCK_ELEMS / n : 1;
+    j->rows_per_block = loss_rows_per_block(j->rows, n);
     size_t blocks = (j->rows + j->rows_per_block - 1) / j->rows_per_block;
     if (j->rows * n < FA_PAR_MIN_REDUCE) fn(j, 0, blocks);
     else fa_parallel_for(blocks, fn, j);
