@@ -109,12 +109,19 @@ def _targets(target: Any, N: int, V: int, ignore_index: Any) -> tuple[np.ndarray
     if t.shape != (N,):
         raise ValueError(f"target: shape ({N},) expected (one class index per row of h), "
                          f"got {t.shape}")
+    check_targets(t, V, ignore)
+    return t, ignore
+
+
+def check_targets(t: np.ndarray, V: int, ignore: int, start: int = 0) -> None:
+    """IndexError for the first class index of ``t`` outside [0, V) that is
+    not ``ignore``, named by its position in the whole target (``t`` its
+    rows from ``start`` on: fastact.dask checks it block by block)."""
     bad = (t != ignore) & ((t < 0) | (t >= V))
     if bad.any():
         i = int(np.argmax(bad))
-        raise IndexError(f"target[{i}] = {int(t[i])} is outside [0, {V}) and is not "
+        raise IndexError(f"target[{start + i}] = {int(t[i])} is outside [0, {V}) and is not "
                          f"ignore_index ({ignore})")
-    return t, ignore
 
 
 class Backend(NamedTuple):

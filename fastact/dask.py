@@ -69,6 +69,7 @@ except ImportError as _exc:  # pragma: no cover - only without dask
 import fastact as _fa
 
 from . import _checks as ck
+from . import _linear_ce as _lce
 
 __all__ = [
     "softmax",
@@ -1657,23 +1658,12 @@ def _whole(lazy: Optional[da.Array], arr: np.ndarray, axes: tuple[int, ...], nam
     return a.to_delayed().ravel()[0]
 
 
-def _lce_labels(t: np.ndarray, V: int, ignore_index: int, start: int) -> None:
-    """linear_cross_entropy's IndexError for the first bad class index of the
-    block ``t`` of the targets, which starts at row ``start``: its position
-    in the whole target."""
-    bad = (t != ignore_index) & ((t < 0) | (t >= V))
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise IndexError(f"target[{start + i}] = {int(t[i])} is outside [0, {V}) and is not "
-                         f"ignore_index ({ignore_index})")
-
-
 def _lce_label_block(t: np.ndarray, *, V: int, ignore_index: int, weighted: bool,
                      block_info: Any = None) -> np.ndarray:
     """A block of targets (a column) checked, as its part of the "mean"
     denominator (_label_part)."""
     t = t[:, 0]
-    _lce_labels(t, V, ignore_index, block_info[0]["array-location"][0][0])
+    _lce.check_targets(t, V, ignore_index, block_info[0]["array-location"][0][0])
     return _label_part(t, ignore_index, weighted, 2)
 
 
@@ -1699,7 +1689,7 @@ def _lce_block(h: np.ndarray, t: np.ndarray, den: Any, g: Any, W: np.ndarray,
         r = _fa.linear_cross_entropy(h, W, t, bias=bias, weight=weight, reduction="none",
                                      return_grad=grad, grad_loss=gl, **lce)
     except IndexError:
-        _lce_labels(t, V, lce["ignore_index"], block_info[0]["array-location"][0][0])
+        _lce.check_targets(t, V, lce["ignore_index"], block_info[0]["array-location"][0][0])
         raise
     losses = r[0] if grad else r
     part = losses[:, None] if reduction == "none" else _block_sum(_fsum(losses), 2, losses.dtype)
